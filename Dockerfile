@@ -1,0 +1,24 @@
+# One image for every Crossfeed service; docker-compose.yml picks the command per service.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN useradd --create-home --uid 10001 crossfeed \
+    && mkdir -p /var/lib/crossfeed \
+    && chown crossfeed:crossfeed /var/lib/crossfeed
+
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY shared ./shared
+COPY services ./services
+COPY migrations ./migrations
+# Editable, so that `crossfeed migrate` finds migrations/ beside the package.
+RUN pip install -e .
+
+USER crossfeed
+ENV CROSSFEED_DATA_DIR=/var/lib/crossfeed
+EXPOSE 8000
+CMD ["crossfeed", "web", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,163 @@
+"""Store a parsed feed: new articles, new source revisions of known ones, and their events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from shared.domain.events import ArticleIngested, SourceRevised
+from shared.feeds.parse import ParsedEntry, ParsedFeed
+from shared.models import Article, ArticleRevision, Source
+from shared.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+# A date further ahead than this is a broken clock or a typo, not news from the future.
+MAX_FUTURE = dt.timedelta(days=1)
+
+
+@dataclass
+class IngestReport:
+    new: int = 0
+    revised: int = 0
+    unchanged: int = 0
+
+
+def ingest_feed(
+    uow: UnitOfWork, source: Source, feed: ParsedFeed, now: dt.datetime
+) -> IngestReport:
+    """Add what is new in `feed` for `source`. Items that left the feed are kept as they are."""
+    report = IngestReport()
+    entries = _unique_entries(feed.entries)
+    if not entries:
+        return report
+    session = uow.session
+    keys = list(entries)
+    existing = {
+        article.identity_key: article
+        for article in session.scalars(
+            select(Article).where(Article.source_id == source.id, Article.identity_key.in_(keys))
+        )
+    }
+    current_hashes = _current_hashes(uow, [a.current_revision_id for a in existing.values()])
+    for key, entry in entries.items():
+        article = existing.get(key)
+        if article is None:
+            if _insert_article(uow, source, key, entry, now):
+                report.new += 1
+            else:
+                report.unchanged += 1
+            continue
+        entry_hash = entry.content_hash()
+        if current_hashes.get(article.current_revision_id) == entry_hash:
+            report.unchanged += 1
+            continue
+        _add_revision(uow, source, article, entry, entry_hash, now)
+        report.revised += 1
+    return report
+
+
+def _unique_entries(entries: list[ParsedEntry]) -> dict[str, ParsedEntry]:
+    """One entry per identity key, the first as it appears in the document."""
+    unique: dict[str, ParsedEntry] = {}
+    for entry in entries:
+        unique.setdefault(entry.identity_key(), entry)
+    return unique
+
+
+def _current_hashes(uow: UnitOfWork, revision_ids: list[int | None]) -> dict[int | None, str]:
+    ids = [rid for rid in revision_ids if rid is not None]
+    if not ids:
+        return {}
+    rows = uow.session.execute(
+        select(ArticleRevision.id, ArticleRevision.content_hash).where(ArticleRevision.id.in_(ids))
+    )
+    return dict(rows.all())
+
+
+def _published_at(entry: ParsedEntry, now: dt.datetime) -> dt.datetime:
+    if entry.published_at is None or entry.published_at > now + MAX_FUTURE:
+        return now  # missing or impossible: first seen is the best we know
+    return entry.published_at
+
+
+def _insert_article(
+    uow: UnitOfWork, source: Source, key: str, entry: ParsedEntry, now: dt.datetime
+) -> bool:
+    """Insert a new article with its first revision; False if another poll got there first."""
+    session = uow.session
+    try:
+        with session.begin_nested():
+            article = Article(
+                source_id=source.id,
+                identity_key=key,
+                guid=entry.guid[:2048] if entry.guid else None,
+                url=entry.link[:2048] if entry.link else None,
+                language=source.language,
+                source_published_at=_published_at(entry, now),
+                first_seen_at=now,
+            )
+            session.add(article)
+            session.flush()
+            revision = _revision(article.id, 1, entry, entry.content_hash(), now)
+            session.add(revision)
+            session.flush()
+            article.current_revision_id = revision.id
+            session.flush()
+    except IntegrityError:
+        # The unique (source, identity) constraint: a concurrent poll stored it already.
+        log.info("article_already_ingested", source_id=source.id, identity_key=key)
+        return False
+    uow.emit(ArticleIngested(article_id=article.id, source_id=source.id, revision_id=revision.id))
+    return True
+
+
+def _add_revision(
+    uow: UnitOfWork,
+    source: Source,
+    article: Article,
+    entry: ParsedEntry,
+    entry_hash: str,
+    now: dt.datetime,
+) -> None:
+    session = uow.session
+    last_number = session.scalar(
+        select(ArticleRevision.number)
+        .where(ArticleRevision.article_id == article.id)
+        .order_by(ArticleRevision.number.desc())
+        .limit(1)
+    )
+    revision = _revision(article.id, (last_number or 0) + 1, entry, entry_hash, now)
+    session.add(revision)
+    session.flush()
+    previous = article.current_revision_id
+    article.current_revision_id = revision.id
+    if entry.link:
+        article.url = entry.link[:2048]
+    uow.emit(
+        SourceRevised(
+            article_id=article.id,
+            source_id=source.id,
+            revision_id=revision.id,
+            previous_revision_id=previous or revision.id,
+        )
+    )
+
+
+def _revision(
+    article_id: int, number: int, entry: ParsedEntry, content_hash: str, now: dt.datetime
+) -> ArticleRevision:
+    return ArticleRevision(
+        article_id=article_id,
+        number=number,
+        title=entry.title,
+        summary_html=entry.summary_html,
+        content_html=entry.content_html,
+        author=entry.author,
+        content_hash=content_hash,
+        fetched_at=now,
+    )

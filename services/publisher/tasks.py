@@ -1,0 +1,1 @@
+"""The publisher's Celery tasks (none yet: see the package docstring)."""

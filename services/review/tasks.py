@@ -1,0 +1,19 @@
+"""The review service's Celery tasks."""
+
+from __future__ import annotations
+
+from shared.domain.events import ArticleIngested, SourceRevised
+from shared.tasks import consumer
+from shared.uow import UnitOfWork
+
+from . import handlers
+
+
+@consumer("review.article_ingested", ArticleIngested)
+def article_ingested(uow: UnitOfWork, event: ArticleIngested) -> None:
+    handlers.queue_article(uow, event.article_id)
+
+
+@consumer("review.source_revised", SourceRevised)
+def source_revised(uow: UnitOfWork, event: SourceRevised) -> None:
+    handlers.flag_source_revision(uow, event.article_id, event.revision_id)

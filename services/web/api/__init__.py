@@ -1,0 +1,1 @@
+"""The editor API under /api/v1."""

@@ -1,0 +1,98 @@
+"""Response models of the editor API. Times are RFC 3339 in UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class SourceRef(Out):
+    id: int
+    name: str
+
+
+class SourceOut(Out):
+    id: int
+    name: str
+    url: str
+    site_url: str | None
+    language: str
+    attribution: str | None
+    status: str
+    paused_reason: str | None
+    interval_minutes: int | None
+    next_poll_at: dt.datetime
+    last_polled_at: dt.datetime | None
+    last_success_at: dt.datetime | None
+    last_outcome: str | None
+    last_status_code: int | None
+    last_error: str | None
+    consecutive_failures: int
+    created_at: dt.datetime
+
+
+class RevisionOut(Out):
+    id: int
+    number: int
+    title: str
+    summary_html: str
+    content_html: str
+    author: str | None
+    fetched_at: dt.datetime
+
+
+class EnrichmentOut(Out):
+    subject: str
+    language: str | None
+    script: str | None
+    direction: str | None
+    word_count: int
+    reading_minutes: int
+    slug: str | None
+    keywords: list[Any]
+    entities: dict[str, Any]
+    computed_at: dt.datetime
+
+
+class HistoryOut(Out):
+    at: dt.datetime
+    actor: str | None
+    action: str
+    from_state: str | None
+    to_state: str
+    note: str | None
+
+
+class ArticleSummary(Out):
+    id: int
+    source: SourceRef
+    title: str
+    url: str | None
+    language: str
+    state: str
+    published_at: dt.datetime | None
+    first_seen_at: dt.datetime
+    queued_at: dt.datetime | None
+    source_revised: bool
+    assignee: str | None
+    lock_version: int
+
+
+class ArticleDetail(ArticleSummary):
+    revision: RevisionOut | None
+    revisions: int
+    enrichment: list[EnrichmentOut]
+    history: list[HistoryOut]
+
+
+class UserOut(Out):
+    id: int
+    username: str
+    display_name: str
+    role: str

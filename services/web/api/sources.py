@@ -1,0 +1,61 @@
+"""Sources: admins add, pause and resume them; editors may ask for a poll now."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, Field
+
+from services.web.api.pagination import Page
+from services.web.api.schemas import SourceOut
+from services.web.deps import CurrentUser, UoW, require
+from shared.admin import sources as admin
+from shared.domain.states import Role
+from shared.models import User
+
+router = APIRouter(prefix="/sources", tags=["sources"])
+Admin = Annotated[User, Depends(require(Role.ADMIN))]
+Editor = Annotated[User, Depends(require(Role.EDITOR))]
+
+
+class PauseIn(BaseModel):
+    reason: str = Field("paused by an operator", max_length=500)
+
+
+@router.get("", response_model=Page[SourceOut])
+def list_sources(uow: UoW, _user: CurrentUser) -> Page[SourceOut]:
+    return Page(items=[SourceOut.model_validate(s) for s in admin.list_sources(uow)])
+
+
+@router.post("", response_model=SourceOut, status_code=status.HTTP_201_CREATED)
+def add_source(body: admin.SourceCreate, uow: UoW, _user: Admin) -> SourceOut:
+    source = admin.add_source(uow, body)
+    uow.commit()
+    return SourceOut.model_validate(source)
+
+
+@router.get("/{source_id}", response_model=SourceOut)
+def get_source(source_id: int, uow: UoW, _user: CurrentUser) -> SourceOut:
+    return SourceOut.model_validate(admin.find_source(uow, source_id))
+
+
+@router.post("/{source_id}/pause", response_model=SourceOut)
+def pause_source(source_id: int, uow: UoW, _user: Admin, body: PauseIn | None = None) -> SourceOut:
+    source = admin.pause_source(uow, source_id, (body or PauseIn()).reason)
+    uow.commit()
+    return SourceOut.model_validate(source)
+
+
+@router.post("/{source_id}/resume", response_model=SourceOut)
+def resume_source(source_id: int, uow: UoW, _user: Admin) -> SourceOut:
+    source = admin.resume_source(uow, source_id)
+    uow.commit()
+    return SourceOut.model_validate(source)
+
+
+@router.post("/{source_id}/poll", response_model=SourceOut, status_code=status.HTTP_202_ACCEPTED)
+def poll_source(source_id: int, uow: UoW, _user: Editor) -> SourceOut:
+    source = admin.request_poll(uow, source_id)
+    uow.commit()
+    return SourceOut.model_validate(source)

@@ -1,0 +1,48 @@
+"""Partners who pull our outbound feeds."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from shared.errors import Conflict
+from shared.models import Partner
+from shared.security import hash_token, new_token, token_prefix
+from shared.uow import UnitOfWork
+
+FeedFormat = Literal["rss", "atom", "jsonfeed", "ninjs"]
+ALL_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "jsonfeed", "ninjs")
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+
+
+class PartnerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    slug: Slug
+    name: str = Field(min_length=1, max_length=200)
+    formats: list[FeedFormat] = Field(default_factory=lambda: list(ALL_FORMATS))
+
+
+def add_partner(uow: UnitOfWork, data: PartnerCreate) -> tuple[Partner, str]:
+    """Create a partner and its feed token (shown once)."""
+    token = new_token("cfp")
+    partner = Partner(
+        slug=data.slug,
+        name=data.name,
+        formats=list(dict.fromkeys(data.formats)),
+        token_hash=hash_token(token),
+        token_prefix=token_prefix(token),
+    )
+    uow.session.add(partner)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"partner {data.slug!r} exists already") from exc
+    return partner, token
+
+
+def list_partners(uow: UnitOfWork) -> list[Partner]:
+    return list(uow.session.scalars(select(Partner).order_by(Partner.slug)))

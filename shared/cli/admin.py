@@ -1,0 +1,207 @@
+"""`crossfeed sources|users|partners ...`: the admin operations, for operators and scripts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from shared.admin import partners as partner_ops
+from shared.admin import sources as source_ops
+from shared.admin import users as user_ops
+from shared.domain.states import Role
+
+from .common import console, err, print_last_line, unit_of_work
+
+sources = typer.Typer(
+    help="Add, inspect, pause, resume and poll the outlets' feeds.", no_args_is_help=True
+)
+users = typer.Typer(help="Create users of the editor API and UI.", no_args_is_help=True)
+partners = typer.Typer(help="Partners who pull the outbound feeds.", no_args_is_help=True)
+
+
+def _invalid(exc: ValidationError) -> typer.Exit:
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "input"
+        err.print(f"[red]Invalid {field}:[/red] {error['msg']}")
+    return typer.Exit(2)
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
+
+
+@sources.command("add")
+def sources_add(
+    name: Annotated[str, typer.Option(help="A name editors recognise, e.g. 'Syria TV'")],
+    url: Annotated[str, typer.Option(help="The feed URL (RSS, Atom or JSON Feed)")],
+    language: Annotated[str, typer.Option(help="BCP 47 language of the outlet")] = "ar",
+    interval: Annotated[
+        int | None, typer.Option(help="Pin the poll interval in minutes (default: adaptive)")
+    ] = None,
+    attribution: Annotated[
+        str | None, typer.Option(help="Credit line, e.g. 'Syria TV says' (default: '<name> says')")
+    ] = None,
+) -> None:
+    """Add a source; prints its id alone on the last line."""
+    try:
+        data = source_ops.SourceCreate(
+            name=name,
+            url=url,
+            language=language,
+            interval_minutes=interval,
+            attribution=attribution,
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    with unit_of_work() as uow:
+        source = source_ops.add_source(uow, data)
+        uow.commit()
+        console.print(f"Added source [bold]{source.name}[/bold]; its first poll is due now.")
+        print_last_line(source.id)
+
+
+@sources.command("list")
+def sources_list() -> None:
+    """Every source with its health."""
+    with unit_of_work() as uow:
+        table = Table(
+            "id", "name", "status", "last poll", "outcome", "failures", "next poll", "url"
+        )
+        for s in source_ops.list_sources(uow):
+            table.add_row(
+                str(s.id),
+                s.name,
+                s.status,
+                _when(s.last_polled_at),
+                s.last_outcome or "-",
+                str(s.consecutive_failures),
+                _when(s.next_poll_at),
+                s.url,
+            )
+        console.print(table)
+
+
+@sources.command("show")
+def sources_show(source: Annotated[str, typer.Argument(help="Id or name")]) -> None:
+    """One source in full, with its last error."""
+    with unit_of_work() as uow:
+        s = source_ops.find_source(uow, source)
+        table = Table(show_header=False, box=None)
+        for label, value in (
+            ("id", s.id),
+            ("name", s.name),
+            ("url", s.url),
+            ("language", s.language),
+            ("attribution", s.attribution),
+            ("status", s.status),
+            ("paused because", s.paused_reason),
+            ("interval (min)", s.interval_minutes or "adaptive"),
+            ("last poll", _when(s.last_polled_at)),
+            ("last success", _when(s.last_success_at)),
+            ("last outcome", s.last_outcome),
+            ("last HTTP status", s.last_status_code),
+            ("last error", s.last_error),
+            ("consecutive failures", s.consecutive_failures),
+            ("next poll", _when(s.next_poll_at)),
+            ("ETag", s.etag),
+            ("Last-Modified", s.last_modified),
+            ("failed body kept", f"{len(s.last_failed_body)} bytes" if s.last_failed_body else "-"),
+        ):
+            table.add_row(f"[bold]{label}[/bold]", "-" if value is None else str(value))
+        console.print(table)
+
+
+@sources.command("pause")
+def sources_pause(
+    source: Annotated[str, typer.Argument(help="Id or name")],
+    reason: Annotated[str, typer.Option(help="Shown in source health")] = "paused by an operator",
+) -> None:
+    """Stop polling a source."""
+    with unit_of_work() as uow:
+        s = source_ops.pause_source(uow, source, reason)
+        uow.commit()
+        console.print(f"Paused [bold]{s.name}[/bold].")
+
+
+@sources.command("resume")
+def sources_resume(source: Annotated[str, typer.Argument(help="Id or name")]) -> None:
+    """Resume polling (now), forgetting past failures."""
+    with unit_of_work() as uow:
+        s = source_ops.resume_source(uow, source)
+        uow.commit()
+        console.print(f"Resumed [bold]{s.name}[/bold]; polling now.")
+
+
+@sources.command("poll")
+def sources_poll(source: Annotated[str, typer.Argument(help="Id or name")]) -> None:
+    """Poll a source now (the running workers pick it up)."""
+    with unit_of_work() as uow:
+        s = source_ops.request_poll(uow, source)
+        uow.commit()
+        console.print(f"Asked the poller to poll [bold]{s.name}[/bold] now.")
+
+
+@users.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[Role, typer.Option(help="What the user may do")],
+    password: Annotated[
+        str | None, typer.Option(help="For the web UI login (API tokens need none)")
+    ] = None,
+    display_name: Annotated[str | None, typer.Option(help="Shown in the history")] = None,
+) -> None:
+    """Create a user; prints a new API token alone on the last line (shown once)."""
+    try:
+        data = user_ops.UserCreate(
+            username=username, role=role, password=password, display_name=display_name
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    with unit_of_work() as uow:
+        user, token = user_ops.create_user(uow, data)
+        uow.commit()
+        console.print(f"Created {user.role} [bold]{user.username}[/bold]. API token (shown once):")
+        print_last_line(token)
+
+
+@partners.command("add")
+def partners_add(
+    slug: Annotated[str, typer.Argument(help="Lower-case id used in feed URLs")],
+    name: Annotated[str, typer.Option(help="The partner's name")],
+    formats: Annotated[
+        str, typer.Option(help="Comma-separated: rss,atom,jsonfeed,ninjs")
+    ] = "rss,atom,jsonfeed,ninjs",
+) -> None:
+    """Add a partner; prints its feed token alone on the last line (shown once)."""
+    try:
+        data = partner_ops.PartnerCreate(
+            slug=slug, name=name, formats=[f.strip() for f in formats.split(",") if f.strip()]
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    with unit_of_work() as uow:
+        partner, token = partner_ops.add_partner(uow, data)
+        uow.commit()
+        console.print(f"Added partner [bold]{partner.slug}[/bold]. Feed token (shown once):")
+        print_last_line(token)
+
+
+@partners.command("list")
+def partners_list() -> None:
+    """Every partner (tokens are never shown again; only their first characters)."""
+    with unit_of_work() as uow:
+        table = Table("slug", "name", "formats", "token", "active", "since")
+        for p in partner_ops.list_partners(uow):
+            table.add_row(
+                p.slug,
+                p.name,
+                ",".join(p.formats),
+                f"{p.token_prefix}...",
+                "yes" if p.active else "no",
+                _when(p.created_at),
+            )
+        console.print(table)

@@ -1,0 +1,321 @@
+"""`crossfeed up`: the whole system in one command, on embedded defaults.
+
+Runs migrations, then starts and supervises one process per role (web, worker for every queue,
+beat, relay, and with --demo the demo outlets), restarts a process that dies (with backoff), and
+stops everything in order on Ctrl-C or SIGTERM. Children run in their own sessions, so a Ctrl-C
+reaches only this supervisor, which then stops them in order; and they are asked by the kernel to
+exit if the supervisor itself is killed.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import ctypes
+import fcntl
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+from rich.panel import Panel
+
+from shared.demo.seed import DemoAccount
+from shared.settings import Settings
+
+from .common import console, err, load_settings, user_errors
+
+RESTART_WINDOW = 120.0  # seconds
+MAX_RESTARTS = 5  # within the window, before giving up
+STOP_GRACE = 15.0  # seconds for a child to finish its current task after SIGTERM
+READY_TIMEOUT = 60.0
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: collections.deque[float] = field(default_factory=collections.deque)
+    next_start: float = 0.0
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Supervisor:
+    def __init__(self, children: list[Child], env: dict[str, str]) -> None:
+        self.children = children
+        self.env = env
+        self.stopping = False
+
+    def start(self, child: Child) -> None:
+        child.process = subprocess.Popen(  # noqa: S603 - argv is our own interpreter and module
+            child.argv,
+            env=self.env,
+            start_new_session=True,
+            # The supervisor has no other threads, so preexec_fn is safe here.
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
+        )
+
+    def start_all(self) -> None:
+        for child in self.children:
+            self.start(child)
+
+    def check(self) -> str | None:
+        """Restart children that exited; return a reason to give up, if any."""
+        now = time.monotonic()
+        for child in self.children:
+            process = child.process
+            if process is None or process.poll() is None or self.stopping:
+                if process is None and now >= child.next_start and not self.stopping:
+                    self.start(child)
+                continue
+            code = process.returncode
+            while child.restarts and now - child.restarts[0] > RESTART_WINDOW:
+                child.restarts.popleft()
+            if len(child.restarts) >= MAX_RESTARTS:
+                return (
+                    f"{child.name} exited {len(child.restarts) + 1} times in "
+                    f"{RESTART_WINDOW:.0f}s (last code {code})"
+                )
+            delay = min(30.0, 2.0 ** len(child.restarts))
+            child.restarts.append(now)
+            child.process = None
+            child.next_start = now + delay
+            err.print(
+                f"[yellow]{child.name} exited with code {code}; restarting in {delay:.0f}s[/yellow]"
+            )
+        return None
+
+    def stop(self) -> None:
+        """SIGTERM every child (the worker finishes its tasks), SIGKILL what outlives the grace."""
+        self.stopping = True
+        for child in self.children:
+            if child.process is not None and child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE
+        for child in self.children:
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                err.print(
+                    f"[yellow]{child.name} did not stop in {STOP_GRACE:.0f}s; killing it[/yellow]"
+                )
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.process.pid, signal.SIGKILL)
+                child.process.wait()
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_http(url: str, timeout: float, supervisor: Supervisor) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with (
+            contextlib.suppress(urllib.error.URLError, OSError),
+            urllib.request.urlopen(url, timeout=2) as response,  # noqa: S310 - our own loopback
+        ):
+            if response.status == 200:
+                return True
+        if supervisor.check() is not None:
+            return False
+        time.sleep(0.2)
+    return False
+
+
+def _lock_data_dir(data_dir: Path) -> IO[str]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (data_dir / "up.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        err.print(
+            f"[red]Error:[/red] another `crossfeed up` is using {data_dir} "
+            f"(pid {handle.read().strip() or '?'}); stop it or set CROSSFEED_DATA_DIR"
+        )
+        raise typer.Exit(1) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def _child_env(settings: Settings, host: str, port: int, extra_hosts: list[str]) -> dict[str, str]:
+    env = dict(os.environ)
+    metrics_dir = settings.data_dir / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # counters restart with the processes
+    metrics_dir.mkdir(parents=True)
+    allowed = list(dict.fromkeys([*settings.fetch_allowed_hosts, *extra_hosts]))
+    env.update(
+        {
+            "CROSSFEED_DATA_DIR": str(settings.data_dir),
+            "CROSSFEED_DATABASE_URL": settings.database_url,
+            "CROSSFEED_WEB_HOST": host,
+            "CROSSFEED_WEB_PORT": str(port),
+            "CROSSFEED_FETCH_ALLOWED_HOSTS": ",".join(allowed),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if settings.log_format == "auto" and sys.stderr.isatty():
+        env["CROSSFEED_LOG_FORMAT"] = "console"
+    return env
+
+
+def up(
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Seed demo outlets and a demo editor")
+    ] = False,
+    host: Annotated[
+        str | None, typer.Option(help="Default: CROSSFEED_WEB_HOST (127.0.0.1)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Default: CROSSFEED_WEB_PORT (8000)")] = None,
+) -> None:
+    """Start everything (migrations, web, worker, beat, relay) and supervise it until Ctrl-C."""
+    started = time.monotonic()
+    settings = load_settings()
+    host = host or settings.web_host
+    port = port or settings.web_port
+    lock = _lock_data_dir(settings.data_dir)
+    if not _port_free(host, port):
+        err.print(
+            f"[red]Error:[/red] {host}:{port} is in use; pass --port or set CROSSFEED_WEB_PORT"
+        )
+        raise typer.Exit(1)
+
+    from shared import migrate  # noqa: PLC0415
+
+    with user_errors():
+        migrate.upgrade(settings.database_url)
+    console.print(f"Database ready ({_describe_db(settings)}).")
+
+    python = [sys.executable, "-m", "shared.cli"]
+    children = [
+        Child("web", [*python, "web", "--host", host, "--port", str(port)]),
+        Child("beat", [*python, "beat"]),
+        Child("relay", [*python, "relay"]),
+        Child("worker", [*python, "worker"]),
+    ]
+    extra_hosts: list[str] = []
+    demo_port = None
+    if demo:
+        demo_port = port + 1 if _port_free("127.0.0.1", port + 1) else _free_port("127.0.0.1")
+        extra_hosts.append(f"127.0.0.1:{demo_port}")
+        children.insert(0, Child("demo-outlets", [*python, "demo-feeds", "--port", str(demo_port)]))
+    supervisor = Supervisor(children, _child_env(settings, host, port, extra_hosts))
+
+    def _interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    code = 0
+    try:
+        supervisor.start_all()
+        account = _seed_demo(settings, demo_port, supervisor) if demo_port else None
+        ready = _wait_http(f"http://{host}:{port}/readyz", READY_TIMEOUT, supervisor)
+        if not ready:
+            err.print("[red]Crossfeed did not become ready; see the messages above.[/red]")
+            code = 1
+        else:
+            _print_ready(settings, host, port, time.monotonic() - started, demo_port, account)
+            while True:
+                reason = supervisor.check()
+                if reason:
+                    err.print(f"[red]Giving up: {reason}.[/red]")
+                    code = 1
+                    break
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        console.print("\nStopping...")
+    finally:
+        supervisor.stop()
+        lock.close()
+    console.print("Stopped.")
+    raise typer.Exit(code)
+
+
+def _describe_db(settings: Settings) -> str:
+    broker = "embedded broker" if settings.embedded_broker else "Redis broker"
+    db = (
+        f"SQLite {settings.database_url.removeprefix('sqlite:///')}"
+        if settings.is_sqlite
+        else "PostgreSQL"
+    )
+    return f"{db}, {broker}"
+
+
+def _seed_demo(settings: Settings, demo_port: int, supervisor: Supervisor) -> DemoAccount:
+    from shared.db import get_database  # noqa: PLC0415
+    from shared.demo.seed import seed_editor, seed_sources  # noqa: PLC0415
+    from shared.demo.server import load_outlets  # noqa: PLC0415
+    from shared.uow import UnitOfWork  # noqa: PLC0415
+
+    base = f"http://127.0.0.1:{demo_port}"
+    if not _wait_http(f"{base}/yarmouk-post/feed.rss", 15, supervisor):
+        err.print("[yellow]The demo outlets did not answer; the poller will retry.[/yellow]")
+    outlets, _ = load_outlets()
+    with user_errors(), UnitOfWork(get_database(settings)) as uow:
+        feeds = [
+            (o, f"{base}/{o.slug}/feed.{'atom' if o.format == 'atom' else 'rss'}") for o in outlets
+        ]
+        seed_sources(uow, feeds)
+        account = seed_editor(uow)
+        uow.commit()
+    return account
+
+
+def _print_ready(
+    settings: Settings,
+    host: str,
+    port: int,
+    seconds: float,
+    demo_port: int | None,
+    account: DemoAccount | None,
+) -> None:
+    url = f"http://{host}:{port}"
+    lines = [
+        f"[bold green]Crossfeed is up[/bold green] in {seconds:.1f}s",
+        f"  Web        {url}/    API docs {url}/docs",
+        f"  Data       {settings.data_dir} ({_describe_db(settings)})",
+    ]
+    if demo_port is not None and account is not None:
+        lines += [
+            f"  Demo       5 outlets served at http://127.0.0.1:{demo_port}/",
+            f"  Editor     {account.username} / {account.password}",
+            f"  API token  {account.token}",
+            "  Try        crossfeed status",
+            f"             curl -H 'Authorization: Bearer {account.token}' {url}/api/v1/articles",
+        ]
+    lines.append("Press Ctrl-C to stop.")
+    console.print(Panel("\n".join(lines), expand=False))

@@ -1,0 +1,1 @@
+"""The pure domain: plain Python and pydantic, no database, broker or HTTP."""

@@ -1,0 +1,1 @@
+"""Reading stored feed documents: shared by the poller and anything that re-reads a feed."""

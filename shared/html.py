@@ -1,0 +1,64 @@
+"""The HTML allow-list. Every path that stores HTML (ingest, translation save) goes through here."""
+
+from __future__ import annotations
+
+import html as stdlib_html
+import re
+from typing import Literal
+
+import nh3
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl", "dt",
+        "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "li",
+        "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody",
+        "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "hreflang"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "time": {"datetime"},
+    "*": {"dir", "lang"},
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+# Removed with their content, not just unwrapped.
+DROP_WITH_CONTENT = frozenset(
+    {"script", "style", "iframe", "object", "embed", "noscript", "template"}
+)
+
+_WHITESPACE = re.compile(r"\s+")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def sanitize_html(fragment: str, base_url: str | None = None) -> str:
+    """Keep only the allow-listed markup; resolve relative links against `base_url`."""
+    if not fragment:
+        return ""
+    if base_url:
+        relative: tuple[Literal["rewrite_with_base"], str] | Literal["deny"] = (
+            "rewrite_with_base",
+            base_url,
+        )
+    else:
+        relative = "deny"
+    return nh3.clean(
+        fragment,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROP_WITH_CONTENT),
+        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        url_relative=relative,
+        link_rel="noopener noreferrer nofollow",
+    ).strip()
+
+
+def to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment, whitespace collapsed (for hashing, search, language)."""
+    text = _TAG.sub(" ", fragment)
+    return _WHITESPACE.sub(" ", stdlib_html.unescape(text)).strip()

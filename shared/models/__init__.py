@@ -1,0 +1,27 @@
+"""ORM models (SQLAlchemy 2). Importing this package registers every table on Base.metadata."""
+
+from shared.models.articles import Article, ArticleRevision, Translation, WorkflowEntry
+from shared.models.base import Base, utcnow
+from shared.models.enrichment import Enrichment
+from shared.models.outbox import EventReceipt, OutboxEvent
+from shared.models.people import ApiToken, User
+from shared.models.publishing import Delivery, Destination, Partner
+from shared.models.sources import Source
+
+__all__ = [
+    "ApiToken",
+    "Article",
+    "ArticleRevision",
+    "Base",
+    "Delivery",
+    "Destination",
+    "Enrichment",
+    "EventReceipt",
+    "OutboxEvent",
+    "Partner",
+    "Source",
+    "Translation",
+    "User",
+    "WorkflowEntry",
+    "utcnow",
+]

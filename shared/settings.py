@@ -1,0 +1,161 @@
+"""The one settings object. Read from CROSSFEED_* environment variables and `.env`.
+
+Defaults are the embedded mode (SQLite and a filesystem broker under the data dir) so that
+`crossfeed up` needs no server. Production points the URLs at PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Values shipped in examples and defaults; refusing them outside development means a deploy
+# that forgot to set a secret stops at start-up instead of running with a public key.
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
+
+Environment = Literal["development", "test", "production"]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; see `.env.example` for each variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CROSSFEED_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # `CROSSFEED_X=` (as in .env.example) means "the default", not an empty value.
+        env_ignore_empty=True,
+    )
+
+    environment: Environment = "development"
+    data_dir: Path = Path("./var")
+    database_url: str = ""  # empty: SQLite file in the data dir
+    broker_url: str = ""  # empty: the embedded filesystem broker in the data dir
+    redis_prefix: str = "crossfeed:"
+    secret_key: SecretStr = SecretStr("change-me")
+
+    # Web
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(8000, ge=1, le=65535)
+    public_url: str = ""  # empty: http://{web_host}:{web_port}
+
+    # Logging and metrics
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    # prometheus-client's own variable (it is read when the library is imported): a folder the
+    # processes of one host share, so that /metrics on the web process shows the workers' too.
+    metrics_dir: Path | None = Field(
+        None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR")
+    )
+    # Where a worker, beat or relay serves its own /metrics (0: off). For containers, which
+    # cannot share the folder above: process ids collide between containers.
+    metrics_port: int = Field(0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"  # compose sets 0.0.0.0 so Prometheus can reach the container
+
+    # Outbound fetching (sources, article pages, webhooks)
+    fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    fetch_connect_timeout: float = Field(5.0, gt=0)
+    fetch_read_timeout: float = Field(15.0, gt=0)
+    fetch_deadline: float = Field(30.0, gt=0)
+    fetch_max_bytes: int = Field(16 * 1024 * 1024, gt=0)
+    fetch_max_redirects: int = Field(5, ge=0, le=20)
+    fetch_contact_url: str = "https://github.com/crossfeed/crossfeed"
+
+    # Polling
+    poll_sweep_seconds: float = Field(30.0, gt=0)
+    poll_default_interval_minutes: int = Field(15, ge=1)
+    poll_min_interval_minutes: int = Field(5, ge=1)
+    poll_max_interval_minutes: int = Field(24 * 60, ge=1)
+    poll_max_failures: int = Field(10, ge=1)
+    poll_lease_seconds: int = Field(600, ge=10)
+
+    # Outbox relay: dispatch, and redispatch of events a consumer never acknowledged
+    relay_interval_seconds: float = Field(0.2, gt=0)
+    relay_batch_size: int = Field(200, ge=1)
+    redelivery_after_seconds: int = Field(900, ge=1)
+    redelivery_max_attempts: int = Field(8, ge=1)
+    outbox_retention_days: int = Field(14, ge=1)
+
+    # Workers
+    worker_concurrency: int = Field(4, ge=1)
+    task_soft_time_limit: int = Field(240, ge=1)
+    task_time_limit: int = Field(300, ge=1)
+    broker_visibility_timeout: int = Field(3600, ge=60)
+
+    @field_validator("fetch_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("fetch_allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, value: list[str]) -> list[str]:
+        for item in value:
+            host, _, port = item.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"{item!r} is not host:port")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _derive_and_check(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'crossfeed.db'}"
+        self.database_url = normalise_database_url(self.database_url)
+        if not self.public_url:
+            self.public_url = f"http://{self.web_host}:{self.web_port}"
+        if self.task_soft_time_limit >= self.task_time_limit:
+            raise ValueError("task_soft_time_limit must be below task_time_limit")
+        # A Redis broker redelivers an unacknowledged task after the visibility timeout; a task
+        # still running then would run twice at once.
+        if self.broker_visibility_timeout <= self.task_time_limit:
+            raise ValueError("broker_visibility_timeout must exceed task_time_limit")
+        if self.redelivery_after_seconds <= self.task_time_limit:
+            raise ValueError("redelivery_after_seconds must exceed task_time_limit")
+        if self.environment != "development":
+            if self.secret_key.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    "CROSSFEED_SECRET_KEY is a placeholder; "
+                    f"set a real secret for {self.environment}"
+                )
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("CROSSFEED_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def embedded_broker(self) -> bool:
+        """True when no broker server is configured: the filesystem transport is used."""
+        return not self.broker_url or self.broker_url.startswith("filesystem:")
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def normalise_database_url(url: str) -> str:
+    """Point bare postgres URLs at the psycopg 3 driver, the one we ship."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

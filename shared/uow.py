@@ -1,0 +1,76 @@
+"""The unit of work: one transaction; its changes and the events they cause commit together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+import structlog
+from sqlalchemy.orm import Session
+
+from shared.db import Database, get_database
+from shared.domain.events import Event, envelope
+from shared.models import OutboxEvent
+
+log = structlog.get_logger(__name__)
+
+
+class UnitOfWork:
+    """Open a session on enter; roll back on exit unless `commit()` was called.
+
+    `emit()` writes events to the outbox in the same transaction, so an event exists if and only
+    if the change that caused it was committed. `after_commit()` registers work (such as waking a
+    task) that must only happen once the data is visible to other processes.
+    """
+
+    session: Session
+
+    def __init__(self, database: Database | None = None) -> None:
+        self.database = database or get_database()
+        self._after_commit: list[Callable[[], None]] = []
+
+    def __enter__(self) -> Self:
+        self.session = self.database.session()
+        self._after_commit = []
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def emit(self, *events: Event) -> list[str]:
+        """Add events to the outbox of this transaction; return their ids."""
+        ids = []
+        for event in events:
+            env = envelope(event)
+            self.session.add(
+                OutboxEvent(
+                    id=env["id"], type=env["type"], version=env["version"], data=env["data"]
+                )
+            )
+            ids.append(env["id"])
+        return ids
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._after_commit.append(callback)
+
+    def commit(self) -> None:
+        self.session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                # The data is committed; whatever the callback would have nudged is also found
+                # by a sweep, so a failure here delays work but loses nothing.
+                log.exception("after_commit_failed", callback=getattr(callback, "__name__", "?"))
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self._after_commit = []

@@ -1,0 +1,328 @@
+"""Polling real HTTP servers into real databases (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select, update
+
+from services.poller import handlers
+from services.poller.ingest import ingest_feed
+from shared.db import Database
+from shared.domain.states import PollOutcome, SourceStatus
+from shared.feeds.parse import parse_feed
+from shared.http import SafeClient
+from shared.models import Article, ArticleRevision, OutboxEvent, Source, utcnow
+from shared.settings import Settings
+from shared.uow import UnitOfWork
+from tests.conftest import make_settings
+from tests.support.feeds import Item, rss
+from tests.support.httpserver import LocalServer, Reply
+
+ITEMS = [Item(f"guid-{n}", f"خبر رقم {n}", f"<p>نص الخبر {n}</p>") for n in range(3)]
+
+
+@pytest.fixture
+def poll_settings(settings: Settings, server: LocalServer) -> Settings:
+    return make_settings(
+        settings.data_dir,
+        database_url=settings.database_url,
+        fetch_allowed_hosts=[server.host_port],
+        poll_max_failures=3,
+    )
+
+
+@pytest.fixture
+def source_id(database: Database, server: LocalServer) -> int:
+    with UnitOfWork(database) as uow:
+        source = Source(name="Horan Today", url=server.url("/feed"), language="ar")
+        uow.session.add(source)
+        uow.commit()
+        return source.id
+
+
+Poll = Callable[[], handlers.PollReport | None]
+
+
+@pytest.fixture
+def poll(database: Database, poll_settings: Settings, source_id: int) -> Poll:
+    client = SafeClient(poll_settings)
+
+    def run() -> handlers.PollReport | None:
+        make_due(database, source_id)
+        with UnitOfWork(database) as uow:
+            leases = handlers.take_due_sources(uow, utcnow(), poll_settings.poll_lease_seconds)
+            uow.commit()
+        assert [lease.source_id for lease in leases] == [source_id]
+        return handlers.poll_source(database, client, poll_settings, leases[0])
+
+    return run
+
+
+def make_due(database: Database, source_id: int) -> None:
+    with database.session() as session:
+        session.execute(update(Source).where(Source.id == source_id).values(next_poll_at=utcnow()))
+        session.commit()
+
+
+def source(database: Database, source_id: int) -> Source:
+    with database.session() as session:
+        return session.get_one(Source, source_id)
+
+
+def events(database: Database) -> list[tuple[str, dict[str, object]]]:
+    with database.session() as session:
+        return [
+            (e.type, e.data) for e in session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq))
+        ]
+
+
+def articles(database: Database) -> int:
+    with database.session() as session:
+        return int(session.scalar(select(func.count()).select_from(Article)) or 0)
+
+
+def test_new_items_are_ingested_once_with_their_events(
+    database: Database, server: LocalServer, poll: Poll
+) -> None:
+    server.route("/feed", Reply(200, rss(ITEMS)))
+    report = poll()
+    assert report is not None and report.outcome == PollOutcome.OK
+    assert report.ingest is not None and report.ingest.new == 3
+    assert articles(database) == 3
+    assert [kind for kind, _ in events(database)] == ["article.ingested"] * 3
+    with database.session() as session:
+        article = session.scalars(select(Article).where(Article.guid == "guid-0")).one()
+        revision = session.get_one(ArticleRevision, article.current_revision_id)
+    assert (revision.number, revision.title) == (1, "خبر رقم 0")
+    assert article.state == "new" and article.language == "ar"
+    assert article.source_published_at == dt.datetime(2025, 11, 24, 16, tzinfo=dt.UTC)
+
+    server.route("/feed", Reply(200, rss([*ITEMS, Item("guid-9", "جديد")])))
+    report = poll()
+    assert report is not None and report.ingest is not None
+    assert (report.ingest.new, report.ingest.unchanged) == (1, 3)
+    assert articles(database) == 4
+
+
+def test_conditional_get_ends_the_poll_without_parsing(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    def conditional(request: object) -> Reply:
+        if getattr(request, "headers", {}).get("If-None-Match") == '"v1"':
+            return Reply(304)
+        return Reply(
+            200, rss(ITEMS), {"ETag": '"v1"', "Last-Modified": "Mon, 24 Nov 2025 16:00:00 GMT"}
+        )
+
+    server.route("/feed", conditional)
+    poll()
+    report = poll()
+    assert report is not None and report.outcome == PollOutcome.NOT_MODIFIED
+    assert report.ingest is None
+    second = server.hits("/feed")[1]
+    assert second.headers["If-Modified-Since"] == "Mon, 24 Nov 2025 16:00:00 GMT"
+    assert source(database, source_id).etag == '"v1"'  # kept across the 304
+
+
+def test_an_unchanged_body_is_not_parsed_even_with_a_new_build_date(
+    database: Database, server: LocalServer, poll: Poll
+) -> None:
+    server.route(
+        "/feed",
+        Reply(
+            200,
+            rss(
+                ITEMS, extra_channel="<lastBuildDate>Mon, 24 Nov 2025 10:00:00 GMT</lastBuildDate>"
+            ),
+        ),
+    )
+    poll()
+    server.route(
+        "/feed",
+        Reply(
+            200,
+            rss(
+                ITEMS,
+                extra_channel="<lastBuildDate>Tue, 25 Nov 2025 11:11:11 GMT</lastBuildDate>"
+                "<!-- generated in 3 ms -->",
+            ),
+        ),
+    )
+    report = poll()
+    assert report is not None and report.outcome == PollOutcome.UNCHANGED
+    assert report.ingest is None
+    assert len(events(database)) == 3
+
+
+def test_a_changed_story_gets_a_new_revision_and_nothing_is_lost(
+    database: Database, server: LocalServer, poll: Poll
+) -> None:
+    server.route("/feed", Reply(200, rss(ITEMS)))
+    poll()
+    changed = [Item("guid-0", "خبر رقم 0 (محدث)", "<p>نص معدل</p>")]  # the others left the feed
+    server.route("/feed", Reply(200, rss(changed)))
+    report = poll()
+    assert report is not None and report.ingest is not None
+    assert (report.ingest.new, report.ingest.revised) == (0, 1)
+    assert articles(database) == 3  # items that left the feed are kept
+    with database.session() as session:
+        article = session.scalars(select(Article).where(Article.guid == "guid-0")).one()
+        numbers = session.scalars(
+            select(ArticleRevision.number).where(ArticleRevision.article_id == article.id)
+        ).all()
+        current = session.get_one(ArticleRevision, article.current_revision_id)
+    assert sorted(numbers) == [1, 2]
+    assert (current.number, current.title) == (2, "خبر رقم 0 (محدث)")
+    kinds = [kind for kind, _ in events(database)]
+    assert kinds[-1] == "article.source_revised"
+    assert events(database)[-1][1]["article_id"] == article.id
+
+
+def test_repeated_guids_in_one_document_make_one_article(
+    database: Database, server: LocalServer, poll: Poll
+) -> None:
+    server.route("/feed", Reply(200, rss([Item("same", "أ"), Item("same", "ب")])))
+    poll()
+    assert articles(database) == 1
+
+
+def test_410_gone_pauses_the_source(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    server.route("/feed", Reply(410))
+    poll()
+    paused = source(database, source_id)
+    assert paused.status == SourceStatus.PAUSED
+    assert paused.paused_reason is not None and "410 Gone" in paused.paused_reason
+
+
+def test_failures_back_off_then_pause_with_the_last_error(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    server.route("/feed", Reply(500))
+    delays = []
+    for expected_failures in (1, 2):
+        before = utcnow()
+        poll()
+        current = source(database, source_id)
+        assert current.consecutive_failures == expected_failures
+        assert current.status == SourceStatus.ACTIVE
+        delays.append((current.next_poll_at - before).total_seconds())
+    assert delays[1] > delays[0] >= 15 * 60  # doubled from the default interval
+    poll()
+    paused = source(database, source_id)
+    assert paused.status == SourceStatus.PAUSED
+    assert paused.last_error == "HTTP 500"
+    assert paused.paused_reason == "paused after 3 consecutive failures; last: HTTP 500"
+
+
+def test_a_success_clears_the_failures(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    server.route("/feed", Reply(503))
+    poll()
+    server.route("/feed", Reply(200, rss(ITEMS)))
+    poll()
+    healed = source(database, source_id)
+    assert (healed.consecutive_failures, healed.last_error, healed.last_outcome) == (0, None, "ok")
+
+
+def test_retry_after_is_honoured(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    server.route("/feed", Reply(429, headers={"Retry-After": "7200"}))
+    before = utcnow()
+    poll()
+    assert source(database, source_id).next_poll_at >= before + dt.timedelta(hours=2)
+
+
+def test_a_parse_failure_keeps_the_body_for_debugging(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    server.route("/feed", Reply(200, b"<html><body>Site under maintenance</body></html>"))
+    report = poll()
+    assert report is not None and report.outcome == PollOutcome.ERROR
+    failed = source(database, source_id)
+    assert failed.last_error is not None and failed.last_error.startswith("cannot parse the feed")
+    assert failed.last_failed_body == b"<html><body>Site under maintenance</body></html>"
+
+
+def test_a_permanent_redirect_moves_the_source(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    server.route("/feed", Reply(301, headers={"Location": "/v2/feed"}))
+    server.route("/v2/feed", Reply(200, rss(ITEMS)))
+    poll()
+    assert source(database, source_id).url == server.url("/v2/feed")
+
+
+def test_a_temporary_redirect_does_not(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    server.route("/feed", Reply(302, headers={"Location": "/mirror"}))
+    server.route("/mirror", Reply(200, rss(ITEMS)))
+    poll()
+    assert source(database, source_id).url == server.url("/feed")
+    assert articles(database) == 3
+
+
+def test_a_duplicated_poll_message_does_not_poll_twice(
+    database: Database, server: LocalServer, poll_settings: Settings, source_id: int
+) -> None:
+    server.route("/feed", Reply(200, rss(ITEMS)))
+    with UnitOfWork(database) as uow:
+        [lease] = handlers.take_due_sources(uow, utcnow(), 600)
+        uow.commit()
+    client = SafeClient(poll_settings)
+    assert handlers.poll_source(database, client, poll_settings, lease) is not None
+    assert handlers.poll_source(database, client, poll_settings, lease) is None
+    assert len(server.hits("/feed")) == 1
+
+
+def test_a_leased_source_is_not_swept_again_until_the_lease_expires(
+    database: Database, source_id: int
+) -> None:
+    now = utcnow()
+    with UnitOfWork(database) as uow:
+        assert len(handlers.take_due_sources(uow, now, 600)) == 1
+        uow.commit()
+    with UnitOfWork(database) as uow:
+        assert handlers.take_due_sources(uow, now + dt.timedelta(seconds=599), 600) == []
+        assert len(handlers.take_due_sources(uow, now + dt.timedelta(seconds=601), 600)) == 1
+
+
+def test_poll_now_leases_unless_a_poll_is_on_its_way(database: Database, source_id: int) -> None:
+    now = utcnow()
+    with UnitOfWork(database) as uow:
+        first = handlers.request_poll(uow, source_id, now, 600)
+        uow.commit()
+    with UnitOfWork(database) as uow:
+        second = handlers.request_poll(uow, source_id, now, 600)
+        missing = handlers.request_poll(uow, 999_999, now, 600)
+    assert first is not None and second is None and missing is None
+
+
+def test_concurrent_ingest_of_the_same_feed_stores_each_article_once(
+    database: Database, source_id: int
+) -> None:
+    feed = parse_feed(rss([Item(f"g{n}", f"t{n}") for n in range(20)]), "https://x.example/")
+    start = threading.Barrier(4)
+
+    def ingest() -> int:
+        start.wait()
+        with UnitOfWork(database) as uow:
+            src = uow.session.get_one(Source, source_id)
+            report = ingest_feed(uow, src, feed, utcnow())
+            uow.commit()
+        return report.new
+
+    with ThreadPoolExecutor(4) as pool:
+        new = list(pool.map(lambda _: ingest(), range(4)))
+    assert sum(new) == 20
+    assert articles(database) == 20
+    assert len(events(database)) == 20

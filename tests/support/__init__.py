@@ -1,0 +1,1 @@
+"""Test helpers: settings, servers, processes and waiting with a deadline."""

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from shared.feeds.parse import MAX_TITLE, FeedParseError, ParsedEntry, parse_feed
+from tests.support.feeds import Item, atom, json_feed, rss
+
+URL = "https://outlet.example/feed.xml"
+UTC_PUBLISHED = dt.datetime(2025, 11, 24, 16, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("build", [rss, atom, json_feed])
+def test_each_format_gives_the_same_entries(build: object) -> None:
+    items = [
+        Item(
+            "tag:outlet.example,2025:1",
+            "انقطاع الكهرباء في درعا",
+            "<p>تقنين جديد</p>",
+            "https://outlet.example/1",
+        ),
+        Item(
+            "tag:outlet.example,2025:2", "أسعار الخبز", "<p>ارتفاع</p>", "https://outlet.example/2"
+        ),
+    ]
+    feed = parse_feed(build(items), URL)  # type: ignore[operator]
+    assert [e.title for e in feed.entries] == ["انقطاع الكهرباء في درعا", "أسعار الخبز"]
+    first = feed.entries[0]
+    assert first.link == "https://outlet.example/1"
+    assert first.identity_key() == "guid:tag:outlet.example,2025:1"
+    assert "تقنين جديد" in (first.content_html or first.summary_html)
+    assert first.published_at == UTC_PUBLISHED
+
+
+def test_dates_with_offsets_are_normalised_to_utc() -> None:
+    body = rss([Item("g", "t")]).replace(
+        b"Mon, 24 Nov 2025 16:00:00 GMT", b"Mon, 24 Nov 2025 18:00:00 +0200"
+    )
+    assert parse_feed(body, URL).entries[0].published_at == UTC_PUBLISHED
+
+
+@pytest.mark.parametrize("date", [b"", b"not a date", b"Mon, 99 Nov 2025 99:99:99 GMT"])
+def test_missing_or_garbage_dates_are_none(date: bytes) -> None:
+    body = rss([Item("g", "t")]).replace(b"Mon, 24 Nov 2025 16:00:00 GMT", date)
+    assert parse_feed(body, URL).entries[0].published_at is None
+
+
+def test_identity_falls_back_to_link_then_hash() -> None:
+    entries = parse_feed(
+        rss([Item(None, "a", link="https://outlet.example/a"), Item(None, "b")]), URL
+    ).entries
+    assert entries[0].identity_key() == "link:https://outlet.example/a"
+    assert entries[1].identity_key().startswith("hash:")
+
+
+def test_hash_identity_depends_on_title_and_content() -> None:
+    a = ParsedEntry(None, None, "t", "", "<p>x</p>", None, None)
+    b = ParsedEntry(None, None, "t", "", "<p>y</p>", None, None)
+    assert a.identity_key() != b.identity_key()
+    assert (
+        a.identity_key() == ParsedEntry(None, None, "t", "", "<p>x</p>", None, None).identity_key()
+    )
+
+
+def test_content_hash_ignores_markup_only_changes() -> None:
+    a = ParsedEntry("g", None, "عنوان", "", "<p>نص  الخبر</p>", None, None)
+    b = ParsedEntry("g", None, "عنوان", "", "<div><p>نص الخبر</p></div>", None, None)
+    c = ParsedEntry("g", None, "عنوان", "", "<p>نص آخر</p>", None, None)
+    assert a.content_hash() == b.content_hash() != c.content_hash()
+
+
+def test_entry_html_is_sanitised_and_links_resolved() -> None:
+    body = rss(
+        [
+            Item(
+                "g",
+                "t",
+                '<p>x</p><script>alert(1)</script><a href="/more">m</a>',
+                "https://outlet.example/news/1",
+            )
+        ]
+    )
+    entry = parse_feed(body, URL).entries[0]
+    html = entry.content_html or entry.summary_html
+    assert "script" not in html and "alert" not in html
+    assert 'href="https://outlet.example/more"' in html
+
+
+def test_windows_1256_feed() -> None:
+    text = (
+        '<?xml version="1.0" encoding="windows-1256"?>'
+        '<rss version="2.0"><channel><title>قناة</title>'
+        "<item><guid>g</guid><title>خبر عاجل من حلب</title><description>نص</description></item>"
+        "</channel></rss>"
+    )
+    feed = parse_feed(text.encode("cp1256"), URL)
+    assert feed.entries[0].title == "خبر عاجل من حلب"
+
+
+def test_iso_8859_6_feed() -> None:
+    text = (
+        '<?xml version="1.0" encoding="iso-8859-6"?><rss version="2.0"><channel><title>قناة</title>'
+        "<item><guid>g</guid><title>خبر من دمشق</title><description>نص</description></item>"
+        "</channel></rss>"
+    )
+    assert parse_feed(text.encode("iso-8859-6"), URL).entries[0].title == "خبر من دمشق"
+
+
+def test_huge_titles_are_clipped() -> None:
+    entry = parse_feed(rss([Item("g", "ع" * 100_000)]), URL).entries[0]
+    assert len(entry.title) == MAX_TITLE
+
+
+def test_ttl_is_read() -> None:
+    assert parse_feed(rss([Item("g", "t")], extra_channel="<ttl>60</ttl>"), URL).ttl_minutes == 60
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"", "empty document"),
+        (b"   \n", "empty document"),
+        (b"<html><body><p>not a feed</p></body></html>", "not an RSS or Atom feed"),
+        (b'{"hello": "world"}', "not a JSON Feed"),
+        (b"{not json", "invalid JSON"),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "items": 3}', "items list"),
+    ],
+)
+def test_not_a_feed(body: bytes, message: str) -> None:
+    with pytest.raises(FeedParseError, match=message):
+        parse_feed(body, URL)
