@@ -7,7 +7,9 @@ never loses it (see `shared.outbox`), and every task is safe to run twice.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import time
 from typing import Any
 
 from celery import Celery, signals
@@ -24,13 +26,19 @@ def broker_settings(settings: Settings) -> tuple[str, dict[str, Any]]:
     """The broker URL and transport options for these settings."""
     if settings.embedded_broker:
         folder = settings.broker_dir
-        for sub in ("queue", "control"):
+        for sub in ("queue", "control", "processed"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         return "filesystem://localhost/", {
             # One folder in and out: every process on this host sees the same queues.
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "control_folder": str(folder / "control"),
+            # A worker takes a message by moving its file out of the queue folder. Into a folder
+            # on the same filesystem that move is an atomic rename, so two workers can never
+            # both take one message (kombu's default target, the system temp folder, may be
+            # another filesystem, where a move is a copy then a delete). The relay prunes it.
+            "store_processed": True,
+            "processed_folder": str(folder / "processed"),
             # 50 ms between scans of the folder: tens of ms pick-up latency for little CPU.
             "polling_interval": 0.05,
         }
@@ -57,8 +65,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # Results are never read: state lives in the database. No result backend at all.
         "task_ignore_result": True,
         "result_backend": None,
-        # Acknowledge after the task finishes, and give the message back if the worker process
-        # dies mid-task, so a crash means a retry rather than a lost task. Tasks are idempotent.
+        # Acknowledge after the task finishes, and give the message back if a pool process dies
+        # mid-task (prefork), so such a crash means a retry. When the whole worker dies, Redis
+        # gives unacknowledged messages back after the visibility timeout; the embedded broker
+        # has already dropped them. Either way the database-driven recovery (lease expiry for
+        # polls, the outbox's redelivery for events) is what guarantees the work is done.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         # A task that raised is acknowledged (not requeued forever); the outbox redelivers
@@ -155,3 +166,15 @@ def queue_depths(app: Celery, timeout: float = 3.0) -> dict[str, int]:
             except ChannelError:
                 depths[name] = 0  # Redis has no key for an empty queue
     return depths
+
+
+def prune_processed_messages(settings: Settings, older_than: float = 3600.0) -> int:
+    """Delete the embedded broker's taken messages older than `older_than` seconds."""
+    cutoff = time.time() - older_than
+    removed = 0
+    for path in (settings.broker_dir / "processed").glob("*.msg"):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed

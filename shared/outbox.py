@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,10 +54,18 @@ class OutboxStats:
 class Relay:
     """Moves events from the outbox table to the broker. Safe to run several at once."""
 
-    def __init__(self, database: Database, send: Send, settings: Settings) -> None:
+    def __init__(
+        self,
+        database: Database,
+        send: Send,
+        settings: Settings,
+        housekeeping: Sequence[Callable[[], object]] = (),
+    ) -> None:
         self.database = database
         self.send = send
         self.settings = settings
+        # More chores for the same interval as redelivery, e.g. pruning the embedded broker.
+        self.housekeeping = housekeeping
 
     def dispatch_pending(self) -> int:
         """Send a batch of undispatched events; return how many were sent."""
@@ -156,7 +164,7 @@ class Relay:
             session.commit()
             return int(getattr(result, "rowcount", 0) or 0)
 
-    def run(self, stop: threading.Event, housekeeping_every: float = 30.0) -> None:
+    def run(self, stop: threading.Event) -> None:
         """Relay until `stop` is set. Database and broker errors are logged and retried."""
         next_housekeeping = 0.0
         backoff = self.settings.relay_interval_seconds
@@ -167,7 +175,9 @@ class Relay:
                 if time.monotonic() >= next_housekeeping:
                     self.redeliver()
                     self.prune()
-                    next_housekeeping = time.monotonic() + housekeeping_every
+                    for chore in self.housekeeping:
+                        chore()
+                    next_housekeeping = time.monotonic() + self.settings.relay_housekeeping_seconds
                 backoff = self.settings.relay_interval_seconds
             except SQLAlchemyError as exc:
                 log.warning("relay_database_error", error=str(exc).splitlines()[0])

@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     # Outbox relay: dispatch, and redispatch of events a consumer never acknowledged
     relay_interval_seconds: float = Field(0.2, gt=0)
     relay_batch_size: int = Field(200, ge=1)
+    relay_housekeeping_seconds: float = Field(30.0, gt=0)  # redelivery scan and pruning
     redelivery_after_seconds: int = Field(900, ge=1)
     redelivery_max_attempts: int = Field(8, ge=1)
     outbox_retention_days: int = Field(14, ge=1)

@@ -129,9 +129,11 @@ def consume(
 def _complete_if_all_received(session: Session, event_id: str, event_type: str) -> None:
     """Mark the outbox event done once every consumer has its receipt.
 
-    Two consumers committing at the same moment may each miss the other's receipt; the relay's
-    redelivery scan then marks the event instead, so this is an early answer, not the only one.
+    The event's row is locked first, so two consumers finishing at the same moment take turns:
+    the second one counts after the first has committed its receipt. (Without the lock each
+    would see only its own receipt, and the event would stay open until the redelivery scan.)
     """
+    session.execute(select(OutboxEvent.seq).where(OutboxEvent.id == event_id).with_for_update())
     received = session.scalar(select(func.count()).where(EventReceipt.event_id == event_id))
     if (received or 0) >= len(consumers_of(event_type)):
         session.execute(

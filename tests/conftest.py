@@ -24,6 +24,7 @@ from shared.db import Database
 from shared.models import Base
 from shared.settings import Settings
 from tests.support.httpserver import LocalServer
+from tests.support.processes import Processes
 
 # The tests configure everything themselves; a developer's CROSSFEED_* variables must not leak in.
 for _name in list(os.environ):
@@ -46,6 +47,13 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+def replace_settings(settings: Settings, **changes: Any) -> Settings:
+    """A copy with some values changed, validated like real settings (unlike model_copy)."""
+    values = {name: getattr(settings, name) for name in Settings.model_fields}
+    values.pop("metrics_dir")  # set by its alias only
+    return Settings(_env_file=None, **{**values, **changes})
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -152,6 +160,26 @@ def redis_prefix() -> Iterator[str]:
 def settings(tmp_path: Path, db_url: str) -> Settings:
     """Settings on this test's database and the embedded broker in its own folder."""
     return make_settings(tmp_path / "var", database_url=db_url)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def procs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Processes]:
+    """Real processes for this test, stopped afterwards; their logs are printed on failure."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    group = Processes(log_dir)
+    yield group
+    group.stop_all()
+    report = getattr(request.node, "report_call", None)
+    if report is None or report.failed:
+        print(group.report())
 
 
 @pytest.fixture

@@ -153,7 +153,7 @@ def beat() -> None:
 @app.command()
 def relay() -> None:
     """Send committed events from the outbox to the queues (safe to run several)."""
-    from shared.celery_app import create_celery_app  # noqa: PLC0415
+    from shared.celery_app import create_celery_app, prune_processed_messages  # noqa: PLC0415
     from shared.db import get_database  # noqa: PLC0415
     from shared.outbox import Relay  # noqa: PLC0415
     from shared.subscriptions import Consumer  # noqa: PLC0415
@@ -173,7 +173,8 @@ def relay() -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    Relay(get_database(settings), send, settings).run(stop)
+    chores = [lambda: prune_processed_messages(settings)] if settings.embedded_broker else []
+    Relay(get_database(settings), send, settings, housekeeping=chores).run(stop)
 
 
 @app.command("demo-feeds", hidden=True)

@@ -68,6 +68,26 @@ def test_an_event_with_two_consumers_completes_after_both(database: Database) ->
         assert session.scalar(select(OutboxEvent.completed_at)) is not None
 
 
+def test_two_consumers_finishing_together_complete_the_event(database: Database) -> None:
+    for _ in range(5):
+        raw = emitted(database, ArticleIngested(article_id=1, source_id=1, revision_id=1))
+        start = threading.Barrier(2)
+
+        def deliver(
+            name: str, raw: dict[str, object] = raw, start: threading.Barrier = start
+        ) -> None:
+            start.wait()
+            consume(name, ArticleIngested, lambda _uow, _event: None, raw, database)
+
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(deliver, ["enricher.article_ingested", "review.article_ingested"]))
+        with database.session() as session:
+            completed = session.scalar(
+                select(OutboxEvent.completed_at).where(OutboxEvent.id == raw["id"])
+            )
+        assert completed is not None
+
+
 def test_a_failed_handler_leaves_no_receipt_so_it_is_retried(database: Database) -> None:
     raw = emitted(database, SourcePollRequested(source_id=1))
 

@@ -1,0 +1,172 @@
+"""`crossfeed` as operators and scripts run it: real processes, real databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.db import Database
+from shared.models import Source
+from shared.settings import Settings
+from tests.conftest import make_settings, settings_env
+from tests.support.processes import run
+from tests.support.web import WebServer
+
+
+@pytest.fixture
+def env(settings: Settings) -> dict[str, str]:
+    return settings_env(settings)
+
+
+def test_help_lists_the_commands(env: dict[str, str]) -> None:
+    result = run(["--help"], env)
+    assert result.returncode == 0
+    for command in (
+        "up",
+        "migrate",
+        "web",
+        "worker",
+        "beat",
+        "relay",
+        "sources",
+        "users",
+        "partners",
+        "status",
+    ):
+        assert command in result.stdout
+
+
+def test_users_create_prints_a_working_token_last(env: dict[str, str], settings: Settings) -> None:
+    result = run(
+        ["users", "create", "layla", "--role", "translator", "--password", "s3cret-pass"], env
+    )
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("cf_")
+    web = WebServer(settings).start()
+    try:
+        assert web.get("/api/v1/me", token).json()["username"] == "layla"
+    finally:
+        web.stop()
+
+
+def test_users_create_errors(env: dict[str, str]) -> None:
+    assert run(["users", "create", "omar", "--role", "editor"], env).returncode == 0
+    duplicate = run(["users", "create", "omar", "--role", "editor"], env)
+    assert duplicate.returncode == 1
+    assert "user 'omar' exists already" in duplicate.stderr
+    bad_role = run(["users", "create", "sami", "--role", "boss"], env)
+    assert bad_role.returncode == 2
+    short = run(["users", "create", "sami", "--role", "editor", "--password", "short"], env)
+    assert short.returncode == 2
+    assert "Invalid password" in short.stderr
+
+
+def test_sources_lifecycle(env: dict[str, str], database: Database) -> None:
+    added = run(
+        [
+            "sources",
+            "add",
+            "--name",
+            "Syria TV",
+            "--url",
+            "https://tv.example/rss",
+            "--language",
+            "ar",
+            "--interval",
+            "10",
+        ],
+        env,
+    )
+    assert added.returncode == 0, added.stderr
+    source_id = int(added.stdout.strip().splitlines()[-1])
+    with database.session() as session:
+        source = session.get_one(Source, source_id)
+        assert (source.interval_minutes, source.attribution) == (10, "Syria TV says")
+    listing = run(["sources", "list"], env)
+    assert "Syria TV" in listing.stdout
+    paused = run(["sources", "pause", "Syria TV", "--reason", "outlet offline"], env)
+    assert paused.returncode == 0
+    shown = run(["sources", "show", str(source_id)], env)
+    assert "outlet offline" in shown.stdout
+    assert "paused" in shown.stdout
+    refused = run(["sources", "poll", "Syria TV"], env)
+    assert refused.returncode == 1
+    assert "is paused; resume it first" in refused.stderr
+    assert run(["sources", "resume", "Syria TV"], env).returncode == 0
+    assert run(["sources", "poll", "Syria TV"], env).returncode == 0
+
+
+def test_sources_add_errors(env: dict[str, str]) -> None:
+    bad = run(["sources", "add", "--name", "X", "--url", "not-a-url"], env)
+    assert bad.returncode == 2
+    assert "Invalid url" in bad.stderr
+    ok = run(["sources", "add", "--name", "X", "--url", "https://x.example/f"], env)
+    assert ok.returncode == 0
+    again = run(["sources", "add", "--name", "X", "--url", "https://x.example/other"], env)
+    assert again.returncode == 1
+    assert "exists already" in again.stderr
+    missing = run(["sources", "show", "nope"], env)
+    assert missing.returncode == 1
+    assert "no source 'nope'" in missing.stderr
+
+
+def test_partners(env: dict[str, str]) -> None:
+    added = run(
+        ["partners", "add", "acme-news", "--name", "Acme News", "--formats", "rss,ninjs"], env
+    )
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip().splitlines()[-1]
+    assert token.startswith("cfp_")
+    listing = run(["partners", "list"], env).stdout
+    assert "acme-news" in listing and "rss,ninjs" in listing
+    assert token not in listing  # shown once, never again
+    bad = run(["partners", "add", "Bad Slug", "--name", "x"], env)
+    assert bad.returncode == 2
+
+
+def test_status_on_an_empty_system(env: dict[str, str]) -> None:
+    human = run(["status"], env)
+    assert human.returncode == 0, human.stderr
+    assert "Articles: 0" in human.stdout
+    data = json.loads(run(["status", "--json"], env).stdout)
+    assert data["articles"]["new"] == 0
+    assert data["queues"] == {"poll": 0, "enrich": 0, "review": 0, "publish": 0}
+    assert data["outbox"]["pending"] == 0
+
+
+def test_status_reports_an_unreachable_broker(env: dict[str, str]) -> None:
+    result = run(["status"], {**env, "CROSSFEED_BROKER_URL": "redis://127.0.0.1:1/0"})
+    assert result.returncode == 0
+    assert "broker unreachable" in result.stdout
+
+
+def test_migrate_an_empty_database(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "var", database_url=f"sqlite:///{tmp_path / 'new.db'}")
+    env = settings_env(settings)
+    unmigrated = run(["sources", "list"], env)
+    assert unmigrated.returncode == 1
+    assert "run `crossfeed migrate`" in unmigrated.stderr
+    result = run(["migrate"], env)
+    assert result.returncode == 0, result.stderr
+    assert "Database at revision" in result.stdout
+    assert "(was empty)" in result.stdout
+    assert run(["sources", "list"], env).returncode == 0
+
+
+def test_a_placeholder_secret_in_production_is_refused(env: dict[str, str]) -> None:
+    result = run(
+        ["status"],
+        {**env, "CROSSFEED_ENVIRONMENT": "production", "CROSSFEED_SECRET_KEY": "change-me"},
+    )
+    assert result.returncode == 2
+    assert "Configuration error" in result.stderr
+    assert "placeholder" in result.stderr
+
+
+def test_worker_refuses_unknown_queues(env: dict[str, str]) -> None:
+    result = run(["worker", "--queues", "poll,celery"], env)
+    assert result.returncode == 2
+    assert "unknown queue(s) celery" in result.stderr
