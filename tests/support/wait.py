@@ -10,7 +10,7 @@ T = TypeVar("T")
 
 
 def wait_for(
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     timeout: float = 30.0,
     interval: float = 0.1,
     what: str = "condition",

@@ -11,6 +11,7 @@ import uvicorn
 
 from services.web.app import create_app
 from shared.settings import Settings
+from tests.support.api import Api
 from tests.support.wait import wait_for
 
 
@@ -26,7 +27,6 @@ class WebServer:
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
         )
-        self.http = requests.Session()
 
     @property
     def url(self) -> str:
@@ -40,19 +40,14 @@ class WebServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
-        self.http.close()
         self.sock.close()
 
+    @property
+    def api(self) -> Api:
+        return Api(self.url)
+
     def get(self, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
-        return self.request("GET", path, token, **kwargs)
+        return self.api.get(path, token, **kwargs)
 
     def post(self, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
-        return self.request("POST", path, token, **kwargs)
-
-    def request(
-        self, method: str, path: str, token: str | None = None, **kwargs: Any
-    ) -> requests.Response:
-        headers = kwargs.pop("headers", {})
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return self.http.request(method, self.url + path, headers=headers, timeout=10, **kwargs)
+        return self.api.post(path, token, **kwargs)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from pydantic import AliasChoices
+
 from shared.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
@@ -19,7 +21,10 @@ def expected() -> set[str]:
     names = set()
     for name, field in Settings.model_fields.items():
         alias = field.validation_alias
-        names.add(alias.choices[0] if alias is not None else f"CROSSFEED_{name.upper()}")  # type: ignore[union-attr]
+        if isinstance(alias, AliasChoices):
+            names.add(str(alias.choices[0]))
+        else:
+            names.add(f"CROSSFEED_{name.upper()}")
     return names
 
 

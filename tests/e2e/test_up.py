@@ -1,0 +1,120 @@
+"""`crossfeed up --demo`: what a new user runs first (through `make run`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.api import Api
+from tests.support.processes import Processes, run
+from tests.support.wait import wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port_pair() -> int:
+    """A port p with p+1 also free (the demo outlets go on the next port)."""
+    for _ in range(50):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        with socket.socket() as a, socket.socket() as b:
+            try:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no two adjacent free ports")
+
+
+def children(pid: int) -> dict[int, str]:
+    """Direct children of `pid`: their pid and command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == pid:
+                found[int(entry.name)] = (
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                )
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def worker_pid(up_pid: int) -> int | None:
+    return next((p for p, cmd in children(up_pid).items() if "shared.cli worker" in cmd), None)
+
+
+def test_up_demo_brings_articles_within_a_minute(tmp_path: Path, procs: Processes) -> None:
+    port = free_port_pair()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSFEED_")}
+    env["CROSSFEED_DATA_DIR"] = str(tmp_path / "var")
+    up = procs.start("up", ["up", "--demo", "--port", str(port)], env)
+
+    banner = wait_for(
+        lambda: re.search(r"Crossfeed is up\D+([\d.]+)s", up.output()),
+        timeout=90,
+        what="the ready banner",
+    )
+    assert float(banner.group(1)) < 60
+    output = up.output()
+    token = re.search(r"API token\s+(cf_[\w-]+)", output)
+    assert token, output
+    assert re.search(r"Editor\s+demo-editor / \S+", output)
+    assert f"http://127.0.0.1:{port}/" in output
+    api = Api(f"http://127.0.0.1:{port}", token.group(1))
+
+    def queued() -> list[dict[str, Any]]:
+        items = api.get("/api/v1/articles", params={"limit": 200}).json()["items"]
+        return [item for item in items if item["queued_at"]]
+
+    def at_least_20() -> list[dict[str, Any]] | None:
+        items = queued()
+        return items if len(items) >= 20 else None
+
+    first = wait_for(at_least_20, timeout=60, what="the demo articles to reach the desk")
+    assert {item["source"]["name"] for item in first} == {
+        "Yarmouk Post", "Northern Compass", "Euphrates Banks", "Damascus Ledger", "Coast Lantern"
+    }  # fmt: skip
+    status = json.loads(run(["status", "--json"], env).stdout)
+    assert status["articles"]["new"] >= 20
+    assert all(source["last_outcome"] == "ok" for source in status["sources"])
+
+    # A second `up` on the same data dir is refused rather than run two schedulers.
+    second = run(["up", "--port", str(port + 10)], env, timeout=30)
+    assert second.returncode == 1
+    assert "another `crossfeed up` is using" in second.stderr
+
+    # The supervisor restarts a worker that dies, and work continues.
+    old_worker = worker_pid(up.pid)
+    assert old_worker is not None
+    os.kill(old_worker, signal.SIGKILL)
+    wait_for(
+        lambda: (pid := worker_pid(up.pid)) is not None and pid != old_worker,
+        timeout=30,
+        what="the worker to be restarted",
+    )
+    assert "worker exited with code" in up.output()
+    for source in status["sources"]:
+        assert run(["sources", "poll", str(source["id"])], env).returncode == 0
+    wait_for(
+        lambda: len(queued()) > len(first), timeout=90, what="new demo stories after the restart"
+    )
+
+    # Ctrl-C stops everything.
+    os.kill(up.pid, signal.SIGINT)
+    assert up.popen.wait(timeout=40) == 0
+    assert "Stopped." in up.output()
+    assert children(up.pid) == {}
