@@ -105,6 +105,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "enable_utc": True,
         "timezone": "UTC",
         "beat_schedule": beat_schedule(settings),
+        # Beat wakes at least once per sweep interval (and so renews RedBeat's lock in time).
+        "beat_max_loop_interval": settings.poll_sweep_seconds,
     }
     if redis:
         # One beat only: RedBeat holds a lock in Redis, so a second beat (a scaled or restarted
@@ -113,7 +115,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             beat_scheduler="redbeat.RedBeatScheduler",
             redbeat_redis_url=broker_url,
             redbeat_key_prefix=f"{settings.redis_prefix}redbeat:",
-            redbeat_lock_timeout=max(60, int(settings.poll_sweep_seconds * 5)),
+            # The lock outlives five beat ticks: a beat that dies is replaced that much later.
+            redbeat_lock_timeout=max(10, int(settings.poll_sweep_seconds * 5)),
+            # Keep retrying Redis for five minutes (a restart) before beat gives up and its
+            # supervisor restarts it. Set explicitly: no options borrowed from the broker's.
+            redbeat_redis_options={"retry_period": 300},
         )
     else:
         # Embedded mode: `crossfeed up` runs exactly one beat, which keeps its state on disk.

@@ -115,7 +115,9 @@ def consume(
     if not isinstance(event, event_type):
         log.error("event_misrouted", consumer=name, type=event.type, expected=event_type.type)
         return False
-    bind_context(event_id=event_id, event_type=event.type)
+    # Every log line of the handler carries the ids the event is about (article_id, source_id).
+    ids = {k: v for k, v in event.model_dump().items() if k.endswith("_id")}
+    bind_context(event_id=event_id, event_type=event.type, **ids)
     with UnitOfWork(database) as uow:
         if not claim_receipt(uow.session, event_id, name):
             log.info("event_already_processed", consumer=name)

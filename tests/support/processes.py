@@ -22,7 +22,7 @@ class Proc:
         self._log = self.log_path.open("wb")
         self.popen = subprocess.Popen(
             [*CROSSFEED, *args],
-            env=env,
+            env={**env, "PYTHONUNBUFFERED": "1"},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
