@@ -220,6 +220,31 @@ def up(
         migrate.upgrade(settings.database_url)
     console.print(f"Database ready ({_describe_db(settings)}).")
 
+    supervisor, demo_port = _supervisor(settings, host, port, demo)
+
+    def _interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Both explicitly: a shell starts background jobs with SIGINT ignored, and Python then
+    # installs no handler of its own, so `kill -INT` would do nothing.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    code = 0
+    try:
+        code = _run(supervisor, settings, host, port, started, demo_port)
+    except KeyboardInterrupt:
+        console.print("\nStopping...")
+    finally:
+        supervisor.stop()
+        lock.close()
+    console.print("Stopped.")
+    raise typer.Exit(code)
+
+
+def _supervisor(
+    settings: Settings, host: str, port: int, demo: bool
+) -> tuple[Supervisor, int | None]:
+    """The children to run (and the demo outlets' port, with --demo)."""
     python = [sys.executable, "-m", "shared.cli"]
     children = [
         Child("web", [*python, "web", "--host", host, "--port", str(port)]),
@@ -233,36 +258,30 @@ def up(
         demo_port = port + 1 if _port_free("127.0.0.1", port + 1) else _free_port("127.0.0.1")
         extra_hosts.append(f"127.0.0.1:{demo_port}")
         children.insert(0, Child("demo-outlets", [*python, "demo-feeds", "--port", str(demo_port)]))
-    supervisor = Supervisor(children, _child_env(settings, host, port, extra_hosts))
+    return Supervisor(children, _child_env(settings, host, port, extra_hosts)), demo_port
 
-    def _interrupt(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _interrupt)
-    code = 0
-    try:
-        supervisor.start_all()
-        account = _seed_demo(settings, demo_port, supervisor) if demo_port else None
-        ready = _wait_http(f"http://{host}:{port}/readyz", READY_TIMEOUT, supervisor)
-        if not ready:
-            err.print("[red]Crossfeed did not become ready; see the messages above.[/red]")
-            code = 1
-        else:
-            _print_ready(settings, host, port, time.monotonic() - started, demo_port, account)
-            while True:
-                reason = supervisor.check()
-                if reason:
-                    err.print(f"[red]Giving up: {reason}.[/red]")
-                    code = 1
-                    break
-                time.sleep(0.5)
-    except KeyboardInterrupt:
-        console.print("\nStopping...")
-    finally:
-        supervisor.stop()
-        lock.close()
-    console.print("Stopped.")
-    raise typer.Exit(code)
+def _run(
+    supervisor: Supervisor,
+    settings: Settings,
+    host: str,
+    port: int,
+    started: float,
+    demo_port: int | None,
+) -> int:
+    """Start the children, announce readiness, and supervise; the exit code when giving up."""
+    supervisor.start_all()
+    account = _seed_demo(settings, demo_port, supervisor) if demo_port else None
+    if not _wait_http(f"http://{host}:{port}/readyz", READY_TIMEOUT, supervisor):
+        err.print("[red]Crossfeed did not become ready; see the messages above.[/red]")
+        return 1
+    _print_ready(settings, host, port, time.monotonic() - started, demo_port, account)
+    while True:
+        reason = supervisor.check()
+        if reason:
+            err.print(f"[red]Giving up: {reason}.[/red]")
+            return 1
+        time.sleep(0.5)
 
 
 def _describe_db(settings: Settings) -> str:

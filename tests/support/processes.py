@@ -13,10 +13,21 @@ from pathlib import Path
 CROSSFEED = [sys.executable, "-m", "shared.cli"]
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Proc:
     """A started `crossfeed ...` process writing to its own log file."""
 
-    def __init__(self, name: str, args: Sequence[str], env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: Sequence[str],
+        env: dict[str, str],
+        log_dir: Path,
+        ignore_sigint: bool = False,
+    ) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("wb")
@@ -26,6 +37,8 @@ class Proc:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # As a shell starts a background job (`make run &`): SIGINT ignored on entry.
+            preexec_fn=_ignore_sigint if ignore_sigint else None,  # noqa: PLW1509
         )
 
     @property
@@ -67,8 +80,10 @@ class Processes:
         self.log_dir = log_dir
         self.procs: list[Proc] = []
 
-    def start(self, name: str, args: Sequence[str], env: dict[str, str]) -> Proc:
-        proc = Proc(name, args, env, self.log_dir)
+    def start(
+        self, name: str, args: Sequence[str], env: dict[str, str], ignore_sigint: bool = False
+    ) -> Proc:
+        proc = Proc(name, args, env, self.log_dir, ignore_sigint)
         self.procs.append(proc)
         return proc
 
