@@ -81,22 +81,27 @@ class Relay:
             now = utcnow()
             for row in rows:
                 consumers = consumers_of(row.type)
-                try:
-                    for consumer in consumers:
-                        self.send(consumer, row_envelope(row))
-                except Exception as exc:  # noqa: BLE001 - whatever the broker raised, retry later
-                    # Broker unreachable: keep what was sent, retry the rest next round.
-                    log.warning("relay_send_failed", event_id=row.id, error=str(exc))
-                    metrics.RELAY_ERRORS.inc()
-                    break
-                row.dispatched_at = now
-                row.dispatch_count += 1
+                if not self._send_to(row, consumers, now):
+                    break  # broker unreachable: keep what was sent, retry the rest next round
                 if not consumers:
                     row.completed_at = now
                 sent += 1
                 metrics.EVENTS_DISPATCHED.labels(row.type).inc()
             session.commit()
         return sent
+
+    def _send_to(self, row: OutboxEvent, consumers: Sequence[Consumer], now: dt.datetime) -> bool:
+        """Send the event to these consumers and record the dispatch; False if the broker failed."""
+        try:
+            for consumer in consumers:
+                self.send(consumer, row_envelope(row))
+        except Exception as exc:  # noqa: BLE001 - whatever the broker raised, it is retried later
+            log.warning("relay_send_failed", event_id=row.id, error=str(exc))
+            metrics.RELAY_ERRORS.inc()
+            return False
+        row.dispatched_at = now
+        row.dispatch_count += 1
+        return True
 
     def redeliver(self) -> int:
         """Resend events that a consumer has not acknowledged in time; return how many."""
@@ -133,15 +138,8 @@ class Relay:
                     )
                     log.error("event_stuck", event_id=row.id, type=row.type, consumers=names)
                     continue
-                try:
-                    for consumer in missing:
-                        self.send(consumer, row_envelope(row))
-                except Exception as exc:  # noqa: BLE001 - whatever the broker raised, retry later
-                    log.warning("relay_send_failed", event_id=row.id, error=str(exc))
-                    metrics.RELAY_ERRORS.inc()
+                if not self._send_to(row, missing, now):
                     break
-                row.dispatched_at = now
-                row.dispatch_count += 1
                 resent += 1
                 metrics.EVENTS_REDELIVERED.labels(row.type).inc()
                 log.info(
