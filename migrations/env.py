@@ -39,14 +39,24 @@ def run_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_db_engine(config.attributes.get("url") or get_settings().database_url)
+    url = config.attributes.get("url") or get_settings().database_url
+    engine = create_db_engine(url, foreign_keys=False)  # see create_db_engine
     try:
         with engine.connect() as conn:
             _configure(conn)
             with context.begin_transaction():
                 context.run_migrations()
+            if conn.dialect.name == "sqlite":
+                _check_foreign_keys(conn)
     finally:
         engine.dispose()
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    """Refuse a migration that left rows pointing at nothing (keys were off while it ran)."""
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration left {len(broken)} broken foreign keys: {broken[:5]}")
 
 
 if context.is_offline_mode():

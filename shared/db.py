@@ -8,16 +8,29 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.settings import Settings, get_settings
+
+# Errors that mean "the database is restarting or busy": retry soon, it will pass.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 # Several processes (web, worker, beat, relay) share one SQLite file in embedded mode.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine with the settings each backend needs for several concurrent processes."""
+def create_db_engine(
+    url: str, *, foreign_keys: bool = True, read_only: bool = False, **kwargs: Any
+) -> Engine:
+    """Create an engine with the settings each backend needs for several concurrent processes.
+
+    `foreign_keys=False` is for migrations only: SQLite rebuilds a table to alter it (batch
+    mode), and with foreign keys enforced, dropping the old table would cascade into its
+    children. Migrations check the keys afterwards instead (migrations/env.py).
+    `read_only=True` (SQLite) opens deferred transactions, which read from a WAL snapshot
+    without waiting for writers; a write in one may fail with SQLITE_BUSY, so do not write.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -25,7 +38,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, foreign_keys, immediate=not read_only)
         return engine
     # pre_ping: a PostgreSQL restart leaves dead connections in the pool; test them on checkout
     # so workers recover without operator action.
@@ -35,7 +48,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, foreign_keys: bool, immediate: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from pysqlite so "begin" below is the only BEGIN.
@@ -43,24 +56,30 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # BEGIN IMMEDIATE takes the write lock up front. A deferred transaction that reads and
-        # then writes fails with SQLITE_BUSY (no waiting) when another process wrote meanwhile.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers: BEGIN IMMEDIATE takes the write lock up front. A deferred transaction that
+        # reads and then writes fails with SQLITE_BUSY (no waiting) when another process
+        # wrote meanwhile. Readers: a deferred BEGIN reads its snapshot and waits for nobody.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Database:
-    """An engine and its session factory."""
+    """Engines and session factories: one for units of work that write, one for reading."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = create_db_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if self.engine.dialect.name == "sqlite":
+            self.read_engine = create_db_engine(url, read_only=True, **engine_kwargs)
+        else:
+            self.read_engine = self.engine  # PostgreSQL readers never wait for writers anyway
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def backend(self) -> str:
@@ -68,14 +87,16 @@ class Database:
 
     def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
-        with self.engine.connect() as conn:
+        with self.read_engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    def session(self) -> Session:
-        return self.sessions()
+    def session(self, read_only: bool = False) -> Session:
+        return self.read_sessions() if read_only else self.sessions()
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
 
 
 _DATABASES: dict[str, Database] = {}
@@ -96,4 +117,5 @@ def reset_after_fork() -> None:
     with _DATABASES_LOCK:
         for database in _DATABASES.values():
             database.engine.dispose(close=False)
+            database.read_engine.dispose(close=False)
         _DATABASES.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html as stdlib_html
 import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 import nh3
 
@@ -40,7 +41,7 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     """Keep only the allow-listed markup; resolve relative links against `base_url`."""
     if not fragment:
         return ""
-    if base_url:
+    if base_url and urlsplit(base_url).scheme.lower() in ("http", "https"):
         relative: tuple[Literal["rewrite_with_base"], str] | Literal["deny"] = (
             "rewrite_with_base",
             base_url,

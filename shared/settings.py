@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     def _check_hosts(cls, value: list[str]) -> list[str]:
         for item in value:
             host, _, port = item.rpartition(":")
-            if not host or not port.isdigit():
+            if not host.strip("[]") or not port.isdigit():
                 raise ValueError(f"{item!r} is not host:port")
         return value
 

@@ -58,7 +58,7 @@ class SystemStatus:
 
 
 def source_health(database: Database) -> list[SourceHealth]:
-    with database.session() as session:
+    with database.session(read_only=True) as session:
         counts = dict(
             session.execute(
                 select(Article.source_id, func.count()).group_by(Article.source_id)
@@ -84,7 +84,7 @@ def source_health(database: Database) -> list[SourceHealth]:
 
 def article_counts(database: Database) -> tuple[dict[str, int], int]:
     """Articles by workflow state (every state present), and how many are on the desk."""
-    with database.session() as session:
+    with database.session(read_only=True) as session:
         rows = dict(
             session.execute(select(Article.state, func.count()).group_by(Article.state)).all()
         )
@@ -97,7 +97,7 @@ def article_counts(database: Database) -> tuple[dict[str, int], int]:
 
 
 def recent_deliveries(database: Database, limit: int = 10) -> list[DeliveryLine]:
-    with database.session() as session:
+    with database.session(read_only=True) as session:
         rows = session.execute(
             select(Delivery, Destination.name)
             .join(Destination, Destination.id == Delivery.destination_id)

@@ -16,11 +16,10 @@ from celery.exceptions import Retry
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from shared import metrics
-from shared.db import Database
+from shared.db import TRANSIENT_ERRORS, Database
 from shared.domain.events import Event, UnknownEvent, parse_envelope
 from shared.logs import bind_context, clear_context
 from shared.models import EventReceipt, OutboxEvent, utcnow
@@ -32,9 +31,6 @@ log = structlog.get_logger(__name__)
 E = TypeVar("E", bound=Event)
 F = TypeVar("F", bound=Callable[..., Any])
 Handler = Callable[[UnitOfWork, E], None]
-
-# Errors that mean "the database is restarting or busy": retry soon, it will pass.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
 class CrossfeedTask(Task):  # type: ignore[misc]

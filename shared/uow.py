@@ -26,12 +26,13 @@ class UnitOfWork:
 
     session: Session
 
-    def __init__(self, database: Database | None = None) -> None:
+    def __init__(self, database: Database | None = None, read_only: bool = False) -> None:
         self.database = database or get_database()
+        self.read_only = read_only  # reads without waiting for writers (SQLite); never commit
         self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> Self:
-        self.session = self.database.session()
+        self.session = self.database.session(read_only=self.read_only)
         self._after_commit = []
         return self
 
@@ -61,6 +62,8 @@ class UnitOfWork:
         self._after_commit.append(callback)
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self.session.commit()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:

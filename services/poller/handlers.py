@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared import metrics
-from shared.db import Database
+from shared.db import TRANSIENT_ERRORS, Database
 from shared.domain.states import PollOutcome, SourceStatus
 from shared.feeds.parse import FeedParseError, parse_feed
 from shared.http import FetchError, FetchResult, SafeClient
@@ -159,17 +159,18 @@ def poll_source(
         error = str(exc)
     metrics.FETCH_SECONDS.observe(time.perf_counter() - started)
 
-    with UnitOfWork(database) as uow:
-        source = uow.session.get(Source, lease.source_id)
-        if source is None or source.poll_lease_token != target.token:
-            log.warning("poll_lease_lost")  # an operator deleted or re-leased it meanwhile
-            return None
-        now = utcnow()
-        report = _record(uow, source, settings, target, result, error, now)
-        source.poll_lease_token = None
-        source.poll_lease_until = None
-        source.last_polled_at = now
-        uow.commit()
+    try:
+        report = _finish(database, settings, lease, target, result, error)
+    except TRANSIENT_ERRORS:
+        raise  # the database is away: the task retries, or the lease expires and it is re-polled
+    except Exception as exc:
+        # A bug or a value the database refused: never lose the poll's outcome, so the source's
+        # health shows it and the failure counts towards pausing it.
+        log.exception("poll_record_failed")
+        failure = f"internal error while storing the feed ({type(exc).__name__}: {exc})"[:2000]
+        report = _finish(database, settings, lease, target, result, failure, store=False)
+    if report is None:
+        return None
     metrics.POLLS.labels(report.outcome.value).inc()
     if report.ingest:
         metrics.ENTRIES.labels("new").inc(report.ingest.new)
@@ -182,6 +183,38 @@ def poll_source(
         new=report.ingest.new if report.ingest else 0,
         revised=report.ingest.revised if report.ingest else 0,
     )
+    return report
+
+
+def _finish(
+    database: Database,
+    settings: Settings,
+    lease: PollLease,
+    target: _Target,
+    result: FetchResult | None,
+    error: str | None,
+    store: bool = True,
+) -> PollReport | None:
+    """Record the poll (and with `store`, ingest what it fetched) in one transaction."""
+    with UnitOfWork(database) as uow:
+        source = uow.session.get(Source, lease.source_id)
+        if source is None or source.poll_lease_token != target.token:
+            log.warning("poll_lease_lost")  # an operator deleted or re-leased it meanwhile
+            return None
+        now = utcnow()
+        if store:
+            report = _record(uow, source, settings, target, result, error, now)
+        else:
+            if result is not None:
+                source.last_failed_body = result.body[:FAILED_BODY_LIMIT]
+            status = result.status if result is not None else None
+            report = _failure(
+                source, settings, now, PollReport(source.id, PollOutcome.ERROR, status, error)
+            )
+        source.poll_lease_token = None
+        source.poll_lease_until = None
+        source.last_polled_at = now
+        uow.commit()
     return report
 
 
@@ -200,8 +233,6 @@ def _record(
         )
     report = PollReport(source.id, PollOutcome.OK, status=result.status)
     source.last_status_code = result.status
-    if result.permanent_url != source.url:
-        _follow_permanent_redirect(uow, source, result.permanent_url)
     if result.status == 410:
         source.status = SourceStatus.PAUSED
         source.paused_reason = "410 Gone: the outlet says this feed no longer exists"
@@ -213,11 +244,11 @@ def _record(
         return _failure(source, settings, now, report, retry_after=result.retry_after)
     if result.not_modified:
         report.outcome = PollOutcome.NOT_MODIFIED
-        return _success(source, settings, now, report, result)
+        return _success(uow, source, settings, now, report, result)
     fingerprint = hashlib.sha256(_VOLATILE.sub(b"", result.body)).hexdigest()
     if fingerprint == target.content_hash:
         report.outcome = PollOutcome.UNCHANGED
-        return _success(source, settings, now, report, result)
+        return _success(uow, source, settings, now, report, result)
     started = time.perf_counter()
     try:
         feed = parse_feed(result.body, result.url, result.headers.get("Content-Type"))
@@ -229,10 +260,11 @@ def _record(
     metrics.PARSE_SECONDS.observe(time.perf_counter() - started)
     report.ingest = ingest_feed(uow, source, feed, now)
     source.content_hash = fingerprint
-    return _success(source, settings, now, report, result, ttl_minutes=feed.ttl_minutes)
+    return _success(uow, source, settings, now, report, result, ttl_minutes=feed.ttl_minutes)
 
 
 def _success(
+    uow: UnitOfWork,
     source: Source,
     settings: Settings,
     now: dt.datetime,
@@ -240,9 +272,13 @@ def _success(
     result: FetchResult,
     ttl_minutes: int | None = None,
 ) -> PollReport:
+    # A permanent redirect is remembered only once the new address has served the feed.
+    if result.permanent_url != source.url:
+        _follow_permanent_redirect(uow, source, result.permanent_url)
     if not result.not_modified:
-        source.etag = result.headers.get("ETag")
-        source.last_modified = result.headers.get("Last-Modified")
+        # Validators longer than we store are not stored: a clipped ETag would never match.
+        source.etag = _fitting(result.headers.get("ETag"), 512)
+        source.last_modified = _fitting(result.headers.get("Last-Modified"), 128)
     source.consecutive_failures = 0
     source.last_success_at = now
     source.last_outcome = report.outcome
@@ -278,11 +314,19 @@ def _failure(
     return report
 
 
+def _fitting(value: str | None, limit: int) -> str | None:
+    return value if value is not None and len(value) <= limit else None
+
+
 def _follow_permanent_redirect(uow: UnitOfWork, source: Source, new_url: str) -> None:
     old = source.url
+    if len(new_url) > 2048:
+        log.warning("redirect_target_too_long", url=new_url[:200])
+        return
     try:
         with uow.session.begin_nested():
             source.url = new_url
+            source.previous_url = old
             uow.session.flush()
     except IntegrityError:
         source.url = old

@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 
-from shared.admin.users import user_for_token
+from shared.admin.users import needs_touch, touch_token, user_for_token
 from shared.db import Database
 from shared.domain.states import Role
 from shared.models import User
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
+log = structlog.get_logger(__name__)
 _bearer = HTTPBearer(auto_error=False, description="An API token from `crossfeed users create`")
 
 
@@ -28,8 +31,11 @@ def get_database(request: Request) -> Database:
     return database
 
 
-def get_uow(database: Annotated[Database, Depends(get_database)]) -> Iterator[UnitOfWork]:
-    with UnitOfWork(database) as uow:
+def get_uow(
+    request: Request, database: Annotated[Database, Depends(get_database)]
+) -> Iterator[UnitOfWork]:
+    # GET and HEAD only read: on SQLite they then never wait behind a writer.
+    with UnitOfWork(database, read_only=request.method in ("GET", "HEAD")) as uow:
         yield uow
 
 
@@ -46,15 +52,32 @@ def current_user(
             "send an API token: Authorization: Bearer <token>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    user = user_for_token(uow, credentials.credentials)
-    if user is None:
+    found = user_for_token(uow, credentials.credentials)
+    if found is None:
         raise HTTPException(
             401,
             "the token is unknown, expired or revoked",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    uow.commit()  # the token's last-used time
+    user, api_token = found
+    if needs_touch(api_token):
+        if uow.read_only:
+            _touch(uow.database, api_token.id)
+        else:
+            # This request already holds a writing transaction (on SQLite, the write lock):
+            # a second one would wait for it. The touch commits with the request's changes.
+            touch_token(uow, api_token.id)
     return user
+
+
+def _touch(database: Database, token_id: int) -> None:
+    """Record the token's use in a short transaction of its own; losing it is harmless."""
+    try:
+        with UnitOfWork(database) as writer:
+            touch_token(writer, token_id)
+            writer.commit()
+    except SQLAlchemyError as exc:
+        log.warning("token_touch_failed", error=str(exc).splitlines()[0])
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -71,24 +71,32 @@ def set_password(uow: UnitOfWork, user: User, password: str) -> None:
     user.password_hash = hash_password(password)
 
 
-def user_for_token(uow: UnitOfWork, token: str) -> User | None:
-    """The active user a bearer token belongs to, or None (unknown, expired or revoked)."""
+def user_for_token(uow: UnitOfWork, token: str) -> tuple[User, ApiToken] | None:
+    """The active user a bearer token belongs to, and the token; None if unknown, expired or
+    revoked. Reads only."""
     now = utcnow()
     row = uow.session.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
+        select(User, ApiToken)
+        .join(ApiToken, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == hash_token(token))
     ).first()
     if row is None:
         return None
-    api_token, user = row
+    user, api_token = row
     if api_token.revoked_at is not None or not user.active:
         return None
     if api_token.expires_at is not None and api_token.expires_at <= now:
         return None
-    # Touch at most once a minute: a token used in a loop must not write on every request.
-    if api_token.last_used_at is None or now - api_token.last_used_at > dt.timedelta(minutes=1):
-        uow.session.execute(
-            update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now)
-        )
-    return user
+    return user, api_token
+
+
+def needs_touch(api_token: ApiToken) -> bool:
+    """Record use at most once a minute: a token used in a loop must not write every time."""
+    last = api_token.last_used_at
+    return last is None or utcnow() - last > dt.timedelta(minutes=1)
+
+
+def touch_token(uow: UnitOfWork, token_id: int) -> None:
+    uow.session.execute(
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
+    )

@@ -14,7 +14,7 @@ from shared.admin import sources as source_ops
 from shared.admin import users as user_ops
 from shared.domain.states import Role
 
-from .common import console, err, print_last_line, unit_of_work
+from .common import console, err, esc, print_last_line, unit_of_work
 
 sources = typer.Typer(
     help="Add, inspect, pause, resume and poll the outlets' feeds.", no_args_is_help=True
@@ -26,7 +26,7 @@ partners = typer.Typer(help="Partners who pull the outbound feeds.", no_args_is_
 def _invalid(exc: ValidationError) -> typer.Exit:
     for error in exc.errors():
         field = ".".join(str(p) for p in error["loc"]) or "input"
-        err.print(f"[red]Invalid {field}:[/red] {error['msg']}")
+        err.print(f"[red]Invalid {esc(field)}:[/red] {esc(error['msg'])}")
     return typer.Exit(2)
 
 
@@ -40,7 +40,8 @@ def sources_add(
     url: Annotated[str, typer.Option(help="The feed URL (RSS, Atom or JSON Feed)")],
     language: Annotated[str, typer.Option(help="BCP 47 language of the outlet")] = "ar",
     interval: Annotated[
-        int | None, typer.Option(help="Pin the poll interval in minutes (default: adaptive)")
+        int | None,
+        typer.Option(help="Pin the poll interval in minutes (default: the configured interval)"),
     ] = None,
     attribution: Annotated[
         str | None, typer.Option(help="Credit line, e.g. 'Syria TV says' (default: '<name> says')")
@@ -60,7 +61,7 @@ def sources_add(
     with unit_of_work() as uow:
         source = source_ops.add_source(uow, data)
         uow.commit()
-        console.print(f"Added source [bold]{source.name}[/bold]; its first poll is due now.")
+        console.print(f"Added source [bold]{esc(source.name)}[/bold]; its first poll is due now.")
         print_last_line(source.id)
 
 
@@ -74,13 +75,13 @@ def sources_list() -> None:
         for s in source_ops.list_sources(uow):
             table.add_row(
                 str(s.id),
-                s.name,
+                esc(s.name),
                 s.status,
                 _when(s.last_polled_at),
                 s.last_outcome or "-",
                 str(s.consecutive_failures),
                 _when(s.next_poll_at),
-                s.url,
+                esc(s.url),
             )
         console.print(table)
 
@@ -99,7 +100,7 @@ def sources_show(source: Annotated[str, typer.Argument(help="Id or name")]) -> N
             ("attribution", s.attribution),
             ("status", s.status),
             ("paused because", s.paused_reason),
-            ("interval (min)", s.interval_minutes or "adaptive"),
+            ("interval (min)", s.interval_minutes or "default"),
             ("last poll", _when(s.last_polled_at)),
             ("last success", _when(s.last_success_at)),
             ("last outcome", s.last_outcome),
@@ -111,7 +112,7 @@ def sources_show(source: Annotated[str, typer.Argument(help="Id or name")]) -> N
             ("Last-Modified", s.last_modified),
             ("failed body kept", f"{len(s.last_failed_body)} bytes" if s.last_failed_body else "-"),
         ):
-            table.add_row(f"[bold]{label}[/bold]", "-" if value is None else str(value))
+            table.add_row(f"[bold]{label}[/bold]", "-" if value is None else esc(value))
         console.print(table)
 
 
@@ -124,7 +125,7 @@ def sources_pause(
     with unit_of_work() as uow:
         s = source_ops.pause_source(uow, source, reason)
         uow.commit()
-        console.print(f"Paused [bold]{s.name}[/bold].")
+        console.print(f"Paused [bold]{esc(s.name)}[/bold].")
 
 
 @sources.command("resume")
@@ -133,7 +134,7 @@ def sources_resume(source: Annotated[str, typer.Argument(help="Id or name")]) ->
     with unit_of_work() as uow:
         s = source_ops.resume_source(uow, source)
         uow.commit()
-        console.print(f"Resumed [bold]{s.name}[/bold]; polling now.")
+        console.print(f"Resumed [bold]{esc(s.name)}[/bold]; polling now.")
 
 
 @sources.command("poll")
@@ -142,7 +143,7 @@ def sources_poll(source: Annotated[str, typer.Argument(help="Id or name")]) -> N
     with unit_of_work() as uow:
         s = source_ops.request_poll(uow, source)
         uow.commit()
-        console.print(f"Asked the poller to poll [bold]{s.name}[/bold] now.")
+        console.print(f"Asked the poller to poll [bold]{esc(s.name)}[/bold] now.")
 
 
 @users.command("create")
@@ -198,7 +199,7 @@ def partners_list() -> None:
         for p in partner_ops.list_partners(uow):
             table.add_row(
                 p.slug,
-                p.name,
+                esc(p.name),
                 ",".join(p.formats),
                 f"{p.token_prefix}...",
                 "yes" if p.active else "no",

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from shared.db import Database, get_database
@@ -20,6 +21,11 @@ console = Console()
 err = Console(stderr=True)
 
 
+def esc(value: object) -> str:
+    """User data shown through Rich: brackets in a name are text, not markup."""
+    return escape(str(value))
+
+
 def load_settings() -> Settings:
     try:
         return get_settings()
@@ -27,7 +33,7 @@ def load_settings() -> Settings:
         err.print("[red]Configuration error[/red] (CROSSFEED_* variables or .env):")
         for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"]) or "settings"
-            err.print(f"  {where}: {error['msg']}")
+            err.print(f"  {esc(where)}: {esc(error['msg'])}")
         raise typer.Exit(2) from exc
 
 
@@ -41,14 +47,14 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except CrossfeedError as exc:
-        err.print(f"[red]Error:[/red] {exc.detail}")
+        err.print(f"[red]Error:[/red] {esc(exc.detail)}")
         raise typer.Exit(1) from exc
     except (OperationalError, ProgrammingError) as exc:
         message = str(exc.orig) if exc.orig else str(exc)
         if "no such table" in message or "does not exist" in message:
             err.print("[red]Error:[/red] the database has no schema yet; run `crossfeed migrate`")
         else:
-            err.print(f"[red]Error:[/red] cannot use the database: {message.splitlines()[0]}")
+            err.print(f"[red]Error:[/red] cannot use the database: {esc(message.splitlines()[0])}")
         raise typer.Exit(1) from exc
 
 

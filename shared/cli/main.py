@@ -18,6 +18,7 @@ from shared.subscriptions import QUEUES
 
 from . import admin, up
 from .common import console, err, load_settings, user_errors
+from .outbox import outbox
 from .status import status
 
 app = typer.Typer(
@@ -30,7 +31,7 @@ app = typer.Typer(
 app.add_typer(admin.sources, name="sources")
 app.add_typer(admin.users, name="users")
 app.add_typer(admin.partners, name="partners")
-app.command("status")(status)
+app.add_typer(outbox, name="outbox")
 app.command("up")(up.up)
 
 
@@ -76,7 +77,7 @@ def web(
     host: Annotated[str | None, typer.Option(help="Default: CROSSFEED_WEB_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Default: CROSSFEED_WEB_PORT")] = None,
 ) -> None:
-    """Serve the API, the feeds and the editor UI."""
+    """Serve the editor API, the front page, health checks and metrics."""
     import uvicorn  # noqa: PLC0415
 
     settings = load_settings()
@@ -153,7 +154,11 @@ def beat() -> None:
 @app.command()
 def relay() -> None:
     """Send committed events from the outbox to the queues (safe to run several)."""
-    from shared.celery_app import create_celery_app, prune_processed_messages  # noqa: PLC0415
+    from shared.celery_app import (  # noqa: PLC0415
+        create_celery_app,
+        prune_processed_messages,
+        queue_depths,
+    )
     from shared.db import get_database  # noqa: PLC0415
     from shared.outbox import Relay  # noqa: PLC0415
     from shared.subscriptions import Consumer  # noqa: PLC0415
@@ -174,7 +179,16 @@ def relay() -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     chores = [lambda: prune_processed_messages(settings)] if settings.embedded_broker else []
-    Relay(get_database(settings), send, settings, housekeeping=chores).run(stop)
+    Relay(
+        get_database(settings),
+        send,
+        settings,
+        housekeeping=chores,
+        queue_depths=lambda: queue_depths(celery),
+    ).run(stop)
+
+
+app.command("status")(status)
 
 
 @app.command("demo-feeds", hidden=True)

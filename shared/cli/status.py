@@ -12,7 +12,7 @@ from rich.table import Table
 from shared.celery_app import create_celery_app
 from shared.status import collect_status
 
-from .common import console, database, load_settings, user_errors
+from .common import console, database, esc, load_settings, user_errors
 
 
 def _ago(value: dt.datetime | None) -> str:
@@ -68,7 +68,9 @@ def status(
         "  " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.articles_by_state.items())
     )
     if report.queues is None:
-        console.print(f"[bold]Queues[/bold]: [red]broker unreachable[/red] ({report.broker_error})")
+        console.print(
+            f"[bold]Queues[/bold]: [red]broker unreachable[/red] ({esc(report.broker_error)})"
+        )
     else:
         console.print(
             "[bold]Queues[/bold]: " + ", ".join(f"{k} {v}" for k, v in report.queues.items())
@@ -93,13 +95,13 @@ def status(
     for s in report.sources:
         style = "red" if s.status == "paused" or s.consecutive_failures else None
         table.add_row(
-            s.name,
+            esc(s.name),
             s.status,
             _ago(s.last_polled_at),
             s.last_outcome or "-",
             str(s.articles),
             _ago(s.next_poll_at),
-            (s.paused_reason or s.last_error or "")[:80],
+            esc((s.paused_reason or s.last_error or "")[:80]),
             style=style,
         )
     console.print(table)
@@ -116,11 +118,11 @@ def status(
         for d in report.deliveries:
             deliveries.add_row(
                 str(d.article_id),
-                d.destination,
+                esc(d.destination),
                 d.action,
                 d.state,
                 str(d.attempts),
-                (d.last_error or "")[:60],
+                esc((d.last_error or "")[:60]),
             )
         console.print(deliveries)
     else:

@@ -1,28 +1,23 @@
 """`crossfeed up`: the whole system in one command, on embedded defaults.
 
 Runs migrations, then starts and supervises one process per role (web, worker for every queue,
-beat, relay, and with --demo the demo outlets), restarts a process that dies (with backoff), and
-stops everything in order on Ctrl-C or SIGTERM. Children run in their own sessions, so a Ctrl-C
-reaches only this supervisor, which then stops them in order; and they are asked by the kernel to
-exit if the supervisor itself is killed.
+beat, relay, and with --demo the demo outlets; see supervisor.py), restarts a process that
+dies, and on Ctrl-C or SIGTERM stops them all, letting the worker finish its tasks; a second
+Ctrl-C stops them at once.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import ctypes
 import fcntl
 import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -32,93 +27,10 @@ from rich.panel import Panel
 from shared.demo.seed import DemoAccount
 from shared.settings import Settings
 
-from .common import console, err, load_settings, user_errors
+from .common import console, err, esc, load_settings, user_errors
+from .supervisor import Child, Supervisor
 
-RESTART_WINDOW = 120.0  # seconds
-MAX_RESTARTS = 5  # within the window, before giving up
-STOP_GRACE = 15.0  # seconds for a child to finish its current task after SIGTERM
 READY_TIMEOUT = 60.0
-PR_SET_PDEATHSIG = 1
-
-
-@dataclass
-class Child:
-    name: str
-    argv: list[str]
-    process: subprocess.Popen[bytes] | None = None
-    restarts: collections.deque[float] = field(default_factory=collections.deque)
-    next_start: float = 0.0
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-class Supervisor:
-    def __init__(self, children: list[Child], env: dict[str, str]) -> None:
-        self.children = children
-        self.env = env
-        self.stopping = False
-
-    def start(self, child: Child) -> None:
-        child.process = subprocess.Popen(  # noqa: S603 - argv is our own interpreter and module
-            child.argv,
-            env=self.env,
-            start_new_session=True,
-            # The supervisor has no other threads, so preexec_fn is safe here.
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
-        )
-
-    def start_all(self) -> None:
-        for child in self.children:
-            self.start(child)
-
-    def check(self) -> str | None:
-        """Restart children that exited; return a reason to give up, if any."""
-        now = time.monotonic()
-        for child in self.children:
-            process = child.process
-            if process is None or process.poll() is None or self.stopping:
-                if process is None and now >= child.next_start and not self.stopping:
-                    self.start(child)
-                continue
-            code = process.returncode
-            while child.restarts and now - child.restarts[0] > RESTART_WINDOW:
-                child.restarts.popleft()
-            if len(child.restarts) >= MAX_RESTARTS:
-                return (
-                    f"{child.name} exited {len(child.restarts) + 1} times in "
-                    f"{RESTART_WINDOW:.0f}s (last code {code})"
-                )
-            delay = min(30.0, 2.0 ** len(child.restarts))
-            child.restarts.append(now)
-            child.process = None
-            child.next_start = now + delay
-            err.print(
-                f"[yellow]{child.name} exited with code {code}; restarting in {delay:.0f}s[/yellow]"
-            )
-        return None
-
-    def stop(self) -> None:
-        """SIGTERM every child (the worker finishes its tasks), SIGKILL what outlives the grace."""
-        self.stopping = True
-        for child in self.children:
-            if child.process is not None and child.process.poll() is None:
-                child.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE
-        for child in self.children:
-            if child.process is None:
-                continue
-            try:
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                err.print(
-                    f"[yellow]{child.name} did not stop in {STOP_GRACE:.0f}s; killing it[/yellow]"
-                )
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.process.pid, signal.SIGKILL)
-                child.process.wait()
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -218,11 +130,15 @@ def up(
 
     with user_errors():
         migrate.upgrade(settings.database_url)
-    console.print(f"Database ready ({_describe_db(settings)}).")
+    console.print(f"Database ready ({esc(_describe_db(settings))}).")
 
     supervisor, demo_port = _supervisor(settings, host, port, demo)
 
     def _interrupt(_signum: int, _frame: object) -> None:
+        if supervisor.stopping:
+            supervisor.kill_all()  # asked twice: do not wait for the grace period
+            return
+        supervisor.stopping = True
         raise KeyboardInterrupt
 
     # Both explicitly: a shell starts background jobs with SIGINT ignored, and Python then
@@ -279,7 +195,7 @@ def _run(
     while True:
         reason = supervisor.check()
         if reason:
-            err.print(f"[red]Giving up: {reason}.[/red]")
+            err.print(f"[red]Giving up: {esc(reason)}.[/red]")
             return 1
         time.sleep(0.5)
 
@@ -326,7 +242,7 @@ def _print_ready(
     lines = [
         f"[bold green]Crossfeed is up[/bold green] in {seconds:.1f}s",
         f"  Web        {url}/    API docs {url}/docs",
-        f"  Data       {settings.data_dir} ({_describe_db(settings)})",
+        f"  Data       {esc(settings.data_dir)} ({esc(_describe_db(settings))})",
     ]
     if demo_port is not None and account is not None:
         lines += [

@@ -2,7 +2,12 @@
 
 RSS 0.9x/1.0/2.0 and Atom go through feedparser; JSON Feed, which feedparser does not read, is
 read here from its JSON. HTML is sanitised (shared.html) with relative links resolved; dates come
-out as aware UTC datetimes or None.
+out as aware UTC datetimes or None. Whatever the document holds, the only exception raised is
+FeedParseError; an entry that cannot be read is skipped and counted.
+
+Identity uses the guid or link exactly as the document gives it: feedparser would otherwise
+resolve a relative id against the feed's URL, and a feed that moves (http to https, a new host)
+would see every story as new.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -22,7 +28,9 @@ from shared.html import sanitize_html, to_text
 # Bounds on what one entry may store, so a 2 MB title cannot reach the database.
 MAX_TITLE = 1_000
 MAX_HTML = 500_000
-MAX_ID = 2_000
+MAX_URL = 2_048
+MAX_AUTHOR = 300
+MAX_CATEGORIES = 50
 
 
 class FeedParseError(ValueError):
@@ -31,21 +39,23 @@ class FeedParseError(ValueError):
 
 @dataclass
 class ParsedEntry:
-    guid: str | None
-    link: str | None
+    guid: str | None  # as written in the document
+    link: str | None  # absolute, for display and fetching
     title: str
     summary_html: str
     content_html: str
     author: str | None
     published_at: dt.datetime | None
     categories: list[str] = field(default_factory=list)
+    link_as_written: str | None = None  # for identity, when there is no guid
 
     def identity_key(self) -> str:
         """guid, else link, else a hash of title and content: how an entry is recognised."""
         if self.guid:
             return "guid:" + _clip_key(self.guid)
-        if self.link:
-            return "link:" + _clip_key(self.link)
+        link = self.link_as_written or self.link
+        if link:
+            return "link:" + _clip_key(link)
         digest = hashlib.sha256(f"{self.title}\n{self.content_html}".encode()).hexdigest()
         return "hash:" + digest
 
@@ -65,6 +75,7 @@ class ParsedFeed:
     ttl_minutes: int | None = None
     hub_url: str | None = None
     self_url: str | None = None
+    skipped: int = 0  # entries that could not be read
 
 
 def _clip_key(value: str) -> str:
@@ -78,9 +89,19 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     """Parse a feed document fetched from `url`."""
     if not body.strip():
         raise FeedParseError("empty document")
-    if _looks_like_json(body, content_type):
-        return _parse_json_feed(body, url)
-    return _parse_xml_feed(body, url, content_type)
+    try:
+        if _looks_like_json(body, content_type):
+            return _parse_json_feed(body, url)
+        return _parse_xml_feed(body, url, content_type)
+    except FeedParseError:
+        raise
+    except (RecursionError, MemoryError) as exc:
+        raise FeedParseError(
+            f"document too deeply nested or too large: {type(exc).__name__}"
+        ) from exc
+    except Exception as exc:
+        # A document that trips the parser itself: reported like any unreadable feed.
+        raise FeedParseError(f"unreadable document ({type(exc).__name__}: {exc})") from exc
 
 
 def _looks_like_json(body: bytes, content_type: str | None) -> bool:
@@ -90,10 +111,9 @@ def _looks_like_json(body: bytes, content_type: str | None) -> bool:
 
 
 def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
-    # feedparser's own sanitiser and URI resolution are off: nh3 does both, faster and stricter.
+    headers = {"content-type": content_type} if content_type else {}
+    # No content-location: feedparser would resolve relative ids against it (see above). Its
+    # own sanitiser and URI resolution are off too: nh3 does both, faster and stricter.
     parsed: Any = feedparser.parse(
         body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
     )
@@ -102,38 +122,53 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFe
         reason = parsed.get("bozo_exception")
         detail = f": {reason}" if reason else ""
         raise FeedParseError(f"not an RSS or Atom feed{detail}")
-    base = feed.get("link") or url
-    entries = [_xml_entry(entry, base) for entry in parsed.entries]
-    ttl = feed.get("ttl")
-    links = feed.get("links", [])
+    feed_link = _absolute(_text(feed.get("link")), url)
+    entries: list[ParsedEntry] = []
+    skipped = 0
+    for entry in parsed.entries:
+        try:
+            entries.append(_xml_entry(entry, url))
+        except (TypeError, ValueError, AttributeError, KeyError):
+            skipped += 1
+    ttl = _text(feed.get("ttl"))
+    links = [link for link in feed.get("links", []) if isinstance(link, dict)]
     return ParsedFeed(
-        title=_clip(to_text(feed.get("title", "")), MAX_TITLE),
-        link=feed.get("link"),
+        title=_clip(to_text(_text(feed.get("title"))), MAX_TITLE),
+        link=feed_link,
         entries=entries,
-        ttl_minutes=int(ttl) if isinstance(ttl, str) and ttl.strip().isdigit() else None,
-        hub_url=next((link.get("href") for link in links if link.get("rel") == "hub"), None),
-        self_url=next((link.get("href") for link in links if link.get("rel") == "self"), None),
+        ttl_minutes=int(ttl) if ttl.strip().isdigit() and len(ttl) < 7 else None,
+        hub_url=_absolute(
+            next((_text(k.get("href")) for k in links if k.get("rel") == "hub"), ""), url
+        ),
+        self_url=_absolute(
+            next((_text(k.get("href")) for k in links if k.get("rel") == "self"), ""), url
+        ),
+        skipped=skipped,
     )
 
 
-def _xml_entry(entry: Any, feed_base: str) -> ParsedEntry:
-    link = entry.get("link") or None
-    base = link or feed_base
-    content_parts = [c.get("value", "") for c in entry.get("content", []) if c.get("value")]
-    summary = entry.get("summary", "") or ""
-    content = "\n".join(content_parts) or ""
-    author = entry.get("author") or None
+def _xml_entry(entry: Any, document_url: str) -> ParsedEntry:
+    written = _text(entry.get("link")) or None
+    link = _absolute(written, document_url)
+    base = link or document_url
+    content_parts = [_text(c.get("value")) for c in entry.get("content", []) if isinstance(c, dict)]
+    author = _text(entry.get("author"))
     return ParsedEntry(
-        guid=(entry.get("id") or None),
+        guid=_text(entry.get("id")) or None,
         link=link,
-        title=_clip(to_text(entry.get("title", "")), MAX_TITLE),
-        summary_html=sanitize_html(_clip(summary, MAX_HTML), base),
-        content_html=sanitize_html(_clip(content, MAX_HTML), base),
-        author=_clip(author, 300) if author else None,
+        link_as_written=written,
+        title=_clip(to_text(_text(entry.get("title"))), MAX_TITLE),
+        summary_html=sanitize_html(_clip(_text(entry.get("summary")), MAX_HTML), base),
+        content_html=sanitize_html(_clip("\n".join(p for p in content_parts if p), MAX_HTML), base),
+        author=_clip(author, MAX_AUTHOR) or None,
         published_at=_struct_to_utc(
             _own(entry, "published_parsed") or _own(entry, "updated_parsed")
         ),
-        categories=[t.get("term", "") for t in entry.get("tags", []) if t.get("term")][:50],
+        categories=[
+            _clip(_text(t.get("term")), 200)
+            for t in entry.get("tags", [])
+            if isinstance(t, dict) and _text(t.get("term"))
+        ][:MAX_CATEGORIES],
     )
 
 
@@ -148,41 +183,82 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
         doc = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FeedParseError(f"invalid JSON: {exc}") from exc
-    if not isinstance(doc, dict) or "jsonfeed.org/version" not in str(doc.get("version", "")):
+    if not isinstance(doc, dict) or "jsonfeed.org/version" not in _text(doc.get("version")):
         raise FeedParseError("JSON document is not a JSON Feed (no jsonfeed.org version)")
     items = doc.get("items")
     if not isinstance(items, list):
         raise FeedParseError("JSON Feed without an items list")
-    base = str(doc.get("home_page_url") or url)
-    entries = [_json_entry(item, base) for item in items if isinstance(item, dict)]
+    home = _absolute(_text(doc.get("home_page_url")), url)
+    entries: list[ParsedEntry] = []
+    skipped = 0
+    for item in items:
+        if not isinstance(item, dict):
+            skipped += 1
+            continue
+        try:
+            entries.append(_json_entry(item, url))
+        except (TypeError, ValueError, AttributeError):
+            skipped += 1
     hubs: list[Any] = doc["hubs"] if isinstance(doc.get("hubs"), list) else []
     return ParsedFeed(
-        title=_clip(str(doc.get("title", "")), MAX_TITLE),
-        link=doc.get("home_page_url"),
+        title=_clip(to_text(_text(doc.get("title"))), MAX_TITLE),
+        link=home,
         entries=entries,
-        hub_url=next((h.get("url") for h in hubs if isinstance(h, dict)), None),
-        self_url=doc.get("feed_url"),
+        hub_url=_absolute(
+            next((_text(h.get("url")) for h in hubs if isinstance(h, dict)), ""), url
+        ),
+        self_url=_absolute(_text(doc.get("feed_url")), url),
+        skipped=skipped,
     )
 
 
-def _json_entry(item: dict[str, Any], base: str) -> ParsedEntry:
-    link = item.get("url") if isinstance(item.get("url"), str) else None
-    content = item.get("content_html") or ""
-    if not content and isinstance(item.get("content_text"), str):
-        content = "".join(f"<p>{p}</p>" for p in _escape(item["content_text"]).split("\n\n"))
+def _json_entry(item: dict[str, Any], document_url: str) -> ParsedEntry:
+    written = _text(item.get("url")) or None
+    link = _absolute(written, document_url)
+    base = link or document_url
+    content = _text(item.get("content_html"))
+    if not content and _text(item.get("content_text")):
+        paragraphs = _escape(_text(item.get("content_text"))).split("\n\n")
+        content = "".join(f"<p>{p}</p>" for p in paragraphs)
     authors: list[Any] = item["authors"] if isinstance(item.get("authors"), list) else []
-    author = next((a.get("name") for a in authors if isinstance(a, dict) and a.get("name")), None)
-    guid = item.get("id")
-    return ParsedEntry(
-        guid=str(guid) if guid not in (None, "") else None,
-        link=link,
-        title=_clip(to_text(str(item.get("title", ""))), MAX_TITLE),
-        summary_html=sanitize_html(_clip(str(item.get("summary", "")), MAX_HTML), link or base),
-        content_html=sanitize_html(_clip(str(content), MAX_HTML), link or base),
-        author=_clip(str(author), 300) if author else None,
-        published_at=_iso_to_utc(item.get("date_published") or item.get("date_modified")),
-        categories=[str(t) for t in item.get("tags", []) if isinstance(t, str)][:50],
+    author = next(
+        (_text(a.get("name")) for a in authors if isinstance(a, dict) and _text(a.get("name"))),
+        _text(item["author"].get("name")) if isinstance(item.get("author"), dict) else "",
     )
+    tags: list[Any] = item["tags"] if isinstance(item.get("tags"), list) else []
+    raw_id = item.get("id")
+    return ParsedEntry(
+        guid=_text(raw_id) if isinstance(raw_id, str | int) and str(raw_id) else None,
+        link=link,
+        link_as_written=written,
+        title=_clip(to_text(_text(item.get("title"))), MAX_TITLE),
+        summary_html=sanitize_html(_clip(_text(item.get("summary")), MAX_HTML), base),
+        content_html=sanitize_html(_clip(content, MAX_HTML), base),
+        author=_clip(author, MAX_AUTHOR) or None,
+        published_at=_iso_to_utc(item.get("date_published") or item.get("date_modified")),
+        categories=[_clip(t, 200) for t in tags if isinstance(t, str) and t][:MAX_CATEGORIES],
+    )
+
+
+def _text(value: object) -> str:
+    """A string field as a string: absent, null, numbers and nested structures included."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _absolute(link: str | None, base: str) -> str | None:
+    """An absolute http(s) URL for `link` (resolved against `base`), or None."""
+    if not link:
+        return None
+    resolved = urljoin(base, link.strip())
+    if urlsplit(resolved).scheme.lower() not in ("http", "https") or len(resolved) > MAX_URL:
+        return None
+    return resolved
 
 
 def _escape(text: str) -> str:
@@ -198,7 +274,7 @@ def _struct_to_utc(value: time.struct_time | None) -> dt.datetime | None:
         return None
     try:
         return dt.datetime.fromtimestamp(calendar.timegm(value), dt.UTC)
-    except (OverflowError, ValueError, OSError):
+    except (OverflowError, ValueError, OSError, TypeError):
         return None
 
 

@@ -27,6 +27,8 @@ class OutboxEvent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     dispatched_at: Mapped[dt.datetime | None]
     dispatch_count: Mapped[int] = mapped_column(default=0)
+    # A relay took the row to send it; others leave it alone until then (see shared.outbox).
+    claimed_until: Mapped[dt.datetime | None]
     # All consumers acknowledged (receipts); nothing left to redeliver.
     completed_at: Mapped[dt.datetime | None]
     # Redelivery gave up; listed by `crossfeed status` for an operator.

@@ -21,13 +21,15 @@ class Source(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
+    # The URL before the last permanent redirect the poller followed.
+    previous_url: Mapped[str | None] = mapped_column(String(2048))
     site_url: Mapped[str | None] = mapped_column(String(2048))
     language: Mapped[str] = mapped_column(String(16))
     # How the newsroom credits the outlet: "..., {attribution}" e.g. "Syria TV says".
     attribution: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16), default=SourceStatus.ACTIVE)
     paused_reason: Mapped[str | None] = mapped_column(Text)
-    # Operator's pinned interval; None means adaptive.
+    # The operator's pinned interval; None means the configured default.
     interval_minutes: Mapped[int | None]
     next_poll_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # The per-source poll lock. The sweep takes a lease (token + expiry) and sends the token;

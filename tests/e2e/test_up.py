@@ -119,7 +119,9 @@ def test_up_demo_brings_articles_within_a_minute(tmp_path: Path, procs: Processe
     wait_for(more_stories, timeout=60, interval=2, what="new demo stories after the restart")
 
     # Ctrl-C stops everything.
+    running = list(children(up.pid))
+    assert len(running) == 5  # demo outlets, web, beat, relay, worker
     os.kill(up.pid, signal.SIGINT)
     assert up.popen.wait(timeout=40) == 0
     assert "Stopped." in up.output()
-    assert children(up.pid) == {}
+    assert [pid for pid in running if Path(f"/proc/{pid}").exists()] == []

@@ -170,3 +170,17 @@ def test_worker_refuses_unknown_queues(env: dict[str, str]) -> None:
     result = run(["worker", "--queues", "poll,celery"], env)
     assert result.returncode == 2
     assert "unknown queue(s) celery" in result.stderr
+
+
+def test_markup_in_user_data_is_shown_as_text(env: dict[str, str]) -> None:
+    added = run(
+        ["sources", "add", "--name", "Al [/b] News [bold]", "--url", "https://x.example/f"], env
+    )
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip().splitlines()[-1].isdigit()
+    assert "Al [/b] News [bold]" in run(["sources", "list"], {**env, "COLUMNS": "200"}).stdout
+    again = run(
+        ["sources", "add", "--name", "Al [/b] News [bold]", "--url", "https://y.example/f"], env
+    )
+    assert again.returncode == 1
+    assert "Al [/b] News [bold]" in again.stderr

@@ -48,3 +48,38 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
     migrate.upgrade(empty_url)
     assert tables <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_rebuilding_tables_keeps_their_children(empty_url: str) -> None:
+    """Downgrading 0002 rebuilds `sources` on SQLite; articles and revisions must survive."""
+    migrate.upgrade(empty_url)
+    engine = create_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sources (id, name, url, language, status, next_poll_at, "
+                "consecutive_failures, created_at, updated_at) VALUES "
+                "(1, 's', 'https://s.example/f', 'ar', 'active', '2025-01-01', 0, '2025-01-01', "
+                "'2025-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO articles (id, source_id, identity_key, language, first_seen_at, "
+                "state, source_revised, lock_version, updated_at) VALUES "
+                "(1, 1, 'guid:g', 'ar', '2025-01-01', 'new', false, 1, '2025-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO article_revisions (id, article_id, number, title, summary_html, "
+                "content_html, content_hash, fetched_at) VALUES "
+                "(1, 1, 1, 't', '', '', 'h', '2025-01-01')"
+            )
+        )
+    migrate.downgrade(empty_url, "0001")
+    migrate.upgrade(empty_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM articles")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM article_revisions")).scalar() == 1
+    engine.dispose()

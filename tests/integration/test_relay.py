@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import select, update
 from shared.db import Database
 from shared.domain.events import ArticleIngested, ArticleQueued, SourcePollRequested
 from shared.models import EventReceipt, OutboxEvent, utcnow
-from shared.outbox import Relay, outbox_stats
+from shared.outbox import Relay, outbox_stats, retry_stuck, stuck_events
 from shared.settings import Settings
 from shared.subscriptions import Consumer
 from shared.uow import UnitOfWork
@@ -114,7 +115,7 @@ def test_redelivery_gives_up_and_marks_the_event_stuck(
     relay = Relay(database, send, settings)
     relay.dispatch_pending()
     for _ in range(settings.redelivery_max_attempts + 2):
-        age_dispatch(database, settings.redelivery_after_seconds + 1)
+        age_dispatch(database, 7 * 24 * 3600)  # past any wait between attempts
         relay.redeliver()
     assert len(send.sent) == settings.redelivery_max_attempts
     stats = outbox_stats(database)
@@ -153,3 +154,89 @@ def test_stats_report_the_oldest_pending_event(database: Database) -> None:
     stats = outbox_stats(database)
     assert stats.pending == 1
     assert stats.oldest_pending_seconds is not None and 0 <= stats.oldest_pending_seconds < 60
+
+
+def test_redelivery_waits_longer_after_each_attempt(database: Database, settings: Settings) -> None:
+    emit(database, SourcePollRequested(source_id=1))
+    send = Recorder()
+    relay = Relay(database, send, settings)
+    relay.dispatch_pending()
+    wait = settings.redelivery_after_seconds
+    age_dispatch(database, wait + 1)
+    assert relay.redeliver() == 1  # dispatched twice now: the next wait doubles
+    age_dispatch(database, wait + 1)
+    assert relay.redeliver() == 0
+    age_dispatch(database, 2 * wait + 1)
+    assert relay.redeliver() == 1
+    assert len(send.sent) == 3
+
+
+def test_no_redelivery_onto_a_backlog_until_it_has_lasted(
+    database: Database, settings: Settings
+) -> None:
+    emit(database, SourcePollRequested(source_id=1))
+    depths = {"poll": 500}
+    relay = Relay(database, Recorder(), settings, queue_depths=lambda: depths)
+    relay.dispatch_pending()
+    wait = settings.redelivery_after_seconds
+    age_dispatch(database, wait + 1)
+    assert relay.redeliver() == 0  # the message is probably still in that queue
+    age_dispatch(database, 4 * wait + 1)
+    assert relay.redeliver() == 1  # a backlog that long no longer explains a missing receipt
+    depths["poll"] = 0
+    age_dispatch(database, 2 * wait + 1)
+    assert relay.redeliver() == 1
+
+
+def test_a_relay_that_dies_after_claiming_leaves_nothing_behind(
+    database: Database, settings: Settings
+) -> None:
+    [event_id] = emit(database, SourcePollRequested(source_id=1))
+
+    def dies(_consumer: Consumer, _envelope: dict[str, Any]) -> None:
+        raise SystemExit("killed")  # not an Exception: the relay does not get to clean up
+
+    with contextlib.suppress(SystemExit):
+        Relay(database, dies, settings).dispatch_pending()
+    later = Recorder()
+    assert Relay(database, later, settings).dispatch_pending() == 0  # still claimed
+    with database.session() as session:
+        session.execute(
+            update(OutboxEvent).values(claimed_until=utcnow() - dt.timedelta(seconds=1))
+        )
+        session.commit()
+    assert Relay(database, later, settings).dispatch_pending() == 1
+    assert later.sent == [("poller.poll_requested", "poll", event_id)]
+
+
+def test_stuck_events_are_listed_and_retried(database: Database, settings: Settings) -> None:
+    [event_id] = emit(database, SourcePollRequested(source_id=1))
+    relay = Relay(database, Recorder(), settings)
+    relay.dispatch_pending()
+    for _ in range(settings.redelivery_max_attempts + 1):
+        age_dispatch(database, 7 * 24 * 3600)
+        relay.redeliver()
+    assert [e.id for e in stuck_events(database)] == [event_id]
+    assert retry_stuck(database) == 1
+    assert stuck_events(database) == []
+    send = Recorder()
+    assert Relay(database, send, settings).dispatch_pending() == 1
+    assert send.sent == [("poller.poll_requested", "poll", event_id)]
+
+
+def test_an_event_that_finishes_after_being_stuck_is_not_counted(
+    database: Database, settings: Settings
+) -> None:
+    [event_id] = emit(database, SourcePollRequested(source_id=1))
+    relay = Relay(database, Recorder(), settings)
+    relay.dispatch_pending()
+    for _ in range(settings.redelivery_max_attempts + 1):
+        age_dispatch(database, 7 * 24 * 3600)
+        relay.redeliver()
+    assert outbox_stats(database).stuck == 1
+    with database.session() as session:
+        session.execute(update(OutboxEvent).values(completed_at=utcnow()))
+        session.commit()
+    assert outbox_stats(database).stuck == 0
+    assert stuck_events(database) == []
+    assert event_id

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select
 
@@ -78,3 +80,34 @@ def test_a_failing_after_commit_does_not_undo_the_commit(database: Database) -> 
         uow.after_commit(broken)
         uow.commit()
     assert count(database, Source) == 1
+
+
+def test_readers_do_not_wait_for_a_writer(database: Database) -> None:
+    writer = database.session()
+    writer.add(Source(name="Held", url="https://held.example/feed", language="ar"))
+    writer.flush()  # on SQLite this transaction now holds the write lock
+    done = threading.Event()
+    counts: list[int] = []
+
+    def read() -> None:
+        with UnitOfWork(database, read_only=True) as uow:
+            counts.append(int(uow.session.scalar(select(func.count()).select_from(Source)) or 0))
+        done.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        assert done.wait(timeout=10), "the reader waited for the writer"
+        assert counts == [0]  # it read the last committed state
+    finally:
+        writer.rollback()
+        writer.close()
+        reader.join()
+
+
+def test_a_read_only_unit_of_work_cannot_commit(database: Database) -> None:
+    with (
+        UnitOfWork(database, read_only=True) as uow,
+        pytest.raises(RuntimeError, match="read-only"),
+    ):
+        uow.commit()

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from services.enricher.handlers import enrich_source
 from services.review.handlers import queue_article
@@ -96,8 +96,11 @@ def test_bad_tokens_are_refused(web: WebServer, database: Database, change: str)
     assert response.json()["detail"] == "the token is unknown, expired or revoked"
 
 
-def test_me(web: WebServer, tokens: dict[Role, str]) -> None:
+def test_me(web: WebServer, tokens: dict[Role, str], database: Database) -> None:
     assert web.get("/api/v1/me", tokens[Role.TRANSLATOR]).json()["role"] == "translator"
+    with database.session() as session:
+        used = session.scalars(select(ApiToken.last_used_at).where(ApiToken.name == "default"))
+        assert sum(1 for when in used if when is not None) == 1  # recorded, outside the GET
 
 
 def test_articles_are_paged_by_cursor_newest_first(

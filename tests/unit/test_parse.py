@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.feeds.parse import MAX_TITLE, FeedParseError, ParsedEntry, parse_feed
 from tests.support.feeds import Item, atom, json_feed, rss
@@ -130,3 +134,114 @@ def test_ttl_is_read() -> None:
 def test_not_a_feed(body: bytes, message: str) -> None:
     with pytest.raises(FeedParseError, match=message):
         parse_feed(body, URL)
+
+
+def test_identity_does_not_depend_on_the_feed_url() -> None:
+    # Relative guids and links are common; a feed moving from http to https must not make
+    # every story look new.
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>a</title><guid>story-43</guid><link>/news/43</link></item>"
+        b"<item><title>b</title><link>/news/44</link></item></channel></rss>"
+    )
+    old = parse_feed(body, "http://old.example/feed")
+    new = parse_feed(body, "https://new.example/rss")
+    assert [e.identity_key() for e in old.entries] == ["guid:story-43", "link:/news/44"]
+    assert [e.identity_key() for e in new.entries] == [e.identity_key() for e in old.entries]
+    assert new.entries[0].link == "https://new.example/news/43"  # resolved for display
+
+
+def test_json_feed_with_odd_values() -> None:
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": None,
+            "items": [
+                {
+                    "id": 7,
+                    "title": None,
+                    "url": "/story/7",
+                    "tags": None,
+                    "authors": "nobody",
+                    "content_html": "<p>نص</p>",
+                    "date_published": 12345,
+                },
+                "not an item",
+                {
+                    "id": "",
+                    "url": "javascript:alert(1)",
+                    "title": ["x"],
+                    "summary": {"a": 1},
+                    "author": {"name": "فريق التحرير"},
+                },
+            ],
+        }
+    ).encode()
+    feed = parse_feed(body, "https://outlet.example/feed.json")
+    assert feed.skipped == 1
+    first, second = feed.entries
+    assert (first.guid, first.title, first.link) == ("7", "", "https://outlet.example/story/7")
+    assert first.categories == [] and first.author is None and first.published_at is None
+    assert (second.guid, second.link, second.title) == (None, None, "")
+    assert second.author == "فريق التحرير"
+    assert feed.title == ""
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+ITEM_KEYS = [
+    "id",
+    "url",
+    "title",
+    "content_html",
+    "content_text",
+    "summary",
+    "tags",
+    "authors",
+    "author",
+    "date_published",
+    "date_modified",
+    "image",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=3000))
+def test_any_bytes_parse_or_fail_cleanly(body: bytes) -> None:
+    with contextlib.suppress(FeedParseError):
+        parse_feed(body, URL)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.dictionaries(st.sampled_from(ITEM_KEYS), JSON_VALUES, max_size=8), max_size=5),
+    st.dictionaries(st.sampled_from(["title", "home_page_url", "feed_url", "hubs"]), JSON_VALUES),
+)
+def test_any_json_feed_shape_parses_or_fails_cleanly(
+    items: list[dict[str, object]], top: dict[str, object]
+) -> None:
+    doc = {"version": "https://jsonfeed.org/version/1.1", **top, "items": items}
+    try:
+        feed = parse_feed(json.dumps(doc).encode(), URL)
+    except FeedParseError:
+        return
+    for entry in feed.entries:
+        assert isinstance(entry.title, str) and len(entry.title) <= MAX_TITLE
+        assert entry.link is None or entry.link.startswith("http")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text(max_size=40), st.text(max_size=200), st.text(max_size=40)), max_size=5
+    )
+)
+def test_any_rss_text_parses(items: list[tuple[str, str, str]]) -> None:
+    body = rss([Item(guid or None, title, f"<p>{text}</p>") for guid, text, title in items])
+    feed = parse_feed(body, URL)
+    assert len(feed.entries) + feed.skipped <= len(items)

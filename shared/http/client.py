@@ -1,62 +1,28 @@
-"""The one HTTP client for everything fetched from outside (feeds, article pages, webhooks).
-
-What it guarantees, whoever calls it:
-- the address actually connected to is public, checked on every hop after DNS resolution (so a
-  name that resolves to 127.0.0.1 the second time is still refused), unless the exact host:port is
-  on the allow-list (`CROSSFEED_FETCH_ALLOWED_HOSTS`);
-- connect and read timeouts, and a total deadline that also stops a server dripping one byte at
-  a time;
-- a body cap enforced while streaming and after decompression, so a gzip bomb costs little;
-- redirects followed by hand, each hop checked, at most `fetch_max_redirects`;
-- no proxies or .netrc from the environment (they would bypass the address check).
-
-requests and urllib3 do the HTTP; this module only adds the checks they do not have.
-"""
+"""SafeClient: fetch from outside under the rules in shared/http/__init__.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import ipaddress
-import socket
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from shared import __version__
+from shared.http.addresses import AddressGuard
+from shared.http.deadline import Deadline
+from shared.http.errors import BodyTooLarge, DeadlineExceeded, FetchError, TooManyRedirects
+from shared.http.transport import GuardedAdapter
 from shared.settings import Settings
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Never carried to another origin by a redirect.
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 CHUNK = 64 * 1024
-
-
-class FetchError(Exception):
-    """A fetch that did not produce a response; the message says why, for source health."""
-
-
-class BlockedAddress(FetchError):
-    pass
-
-
-class TooManyRedirects(FetchError):
-    pass
-
-
-class BodyTooLarge(FetchError):
-    pass
-
-
-class DeadlineExceeded(FetchError):
-    pass
 
 
 @dataclass
@@ -79,100 +45,15 @@ class FetchResult:
         return parse_retry_after(self.headers.get("Retry-After"))
 
 
-def is_public_address(address: str) -> bool:
-    """True for a globally routable unicast address; False for loopback, private, etc."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-@dataclass(frozen=True)
-class AddressGuard:
-    """Decides which host:port pairs may be connected to."""
-
-    allowed: frozenset[str] = frozenset()
-
-    def allows_private(self, host: str, port: int) -> bool:
-        return f"{host.lower().strip('[]')}:{port}" in self.allowed
-
-    def connect(self, host: str, port: int, timeout: Any, **kwargs: Any) -> socket.socket:
-        """Resolve `host`, refuse non-public addresses, connect to the first one that answers."""
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise FetchError(f"cannot resolve {host}: {exc.strerror}") from exc
-        private_ok = self.allows_private(host, port)
-        candidates = [info for info in infos if private_ok or is_public_address(str(info[4][0]))]
-        if not candidates:
-            addresses = ", ".join(sorted({str(info[4][0]) for info in infos}))
-            raise BlockedAddress(
-                f"{host}:{port} resolves to a non-public address ({addresses}); "
-                "add it to CROSSFEED_FETCH_ALLOWED_HOSTS to allow it"
-            )
-        error: OSError | None = None
-        for family, type_, proto, _name, sockaddr in candidates:
-            sock = socket.socket(family, type_, proto)
-            try:
-                for opt in kwargs.get("socket_options") or ():
-                    sock.setsockopt(*opt)
-                if isinstance(timeout, int | float):  # else urllib3's "default" sentinel
-                    sock.settimeout(timeout)
-                sock.connect(sockaddr)
-                return sock
-            except OSError as exc:
-                error = exc
-                sock.close()
-        assert error is not None
-        raise error
-
-
-def _guarded_pool(
-    base: type[HTTPConnectionPool], conn: type[HTTPConnection], guard: AddressGuard
-) -> Any:
-    class GuardedConnection(conn):  # type: ignore[valid-type,misc]
-        def _new_conn(self) -> socket.socket:
-            try:
-                return guard.connect(
-                    self._dns_host, self.port, self.timeout, socket_options=self.socket_options
-                )
-            except FetchError:
-                raise
-            except TimeoutError as exc:
-                raise FetchError(f"connect to {self.host}:{self.port} timed out") from exc
-            except OSError as exc:
-                raise FetchError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
-
-    class GuardedPool(base):  # type: ignore[valid-type,misc]
-        ConnectionCls = GuardedConnection
-
-    return GuardedPool
-
-
-class GuardedAdapter(HTTPAdapter):
-    """An HTTPAdapter whose connections go through an AddressGuard."""
-
-    def __init__(self, guard: AddressGuard) -> None:
-        self.guard = guard
-        super().__init__(max_retries=0)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _guarded_pool(HTTPConnectionPool, HTTPConnection, self.guard),
-            "https": _guarded_pool(HTTPSConnectionPool, HTTPSConnection, self.guard),
-        }
-
-
 class SafeClient:
-    """Fetch URLs from outside under the rules in this module's docstring."""
+    """Fetch URLs from outside; every call is bounded and checked (see the package docs)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.guard = AddressGuard(frozenset(settings.fetch_allowed_hosts))
+        self.guard = AddressGuard.allowing(settings.fetch_allowed_hosts)
         self.user_agent = f"Crossfeed/{__version__} (+{settings.fetch_contact_url})"
         self.session = requests.Session()
-        self.session.trust_env = False
+        self.session.trust_env = False  # no proxies or .netrc: they would bypass the guard
         adapter = GuardedAdapter(self.guard)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -194,9 +75,25 @@ class SafeClient:
         max_bytes: int | None = None,
     ) -> FetchResult:
         """Send one request, following redirects by hand; raise FetchError if it cannot."""
+        total = self.settings.fetch_deadline
+        with Deadline(total) as deadline:
+            try:
+                return self._request(method, url, headers, data, max_bytes, deadline)
+            except FetchError as exc:
+                if deadline.fired and not isinstance(exc, DeadlineExceeded):
+                    raise DeadlineExceeded(f"no complete answer within {total:g} s") from exc
+                raise
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        data: bytes | None,
+        max_bytes: int | None,
+        deadline: Deadline,
+    ) -> FetchResult:
         cap = max_bytes or self.settings.fetch_max_bytes
-        started = time.monotonic()
-        deadline = started + self.settings.fetch_deadline
         request_headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
         request_headers.update(headers or {})
         redirects: list[tuple[int, str]] = []
@@ -204,9 +101,9 @@ class SafeClient:
         current = url
         while True:
             _check_scheme(current)
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining()
             if remaining <= 0:
-                raise DeadlineExceeded(f"no answer within {self.settings.fetch_deadline:g} s")
+                raise DeadlineExceeded(f"no answer within {deadline.seconds:g} s")
             try:
                 response = self.session.request(
                     method,
@@ -234,16 +131,25 @@ class SafeClient:
                             f"more than {self.settings.fetch_max_redirects} redirects from {url}"
                         )
                     target = urljoin(current, location)
+                    _check_redirect(current, target)
+                    if _origin(target) != _origin(current):
+                        request_headers = {
+                            k: v for k, v in request_headers.items()
+                            if k.lower() not in CREDENTIAL_HEADERS
+                        }  # fmt: skip
                     redirects.append((response.status_code, target))
                     if response.status_code in PERMANENT_REDIRECTS and permanent_chain:
                         permanent_url = target
                     else:
                         permanent_chain = False
-                    if response.status_code == 303:
+                    # As browsers and requests do: 303, and 301/302 after a POST, become GET.
+                    if response.status_code == 303 or (
+                        response.status_code in (301, 302) and method == "POST"
+                    ):
                         method, data = "GET", None
                     current = target
                     continue
-                body = _read_body(response, cap, deadline, self.settings.fetch_deadline)
+                body = _read_body(response, cap, deadline)
                 return FetchResult(
                     url=current,
                     status=response.status_code,
@@ -251,8 +157,13 @@ class SafeClient:
                     body=body,
                     permanent_url=permanent_url,
                     redirects=redirects,
-                    elapsed=time.monotonic() - started,
+                    elapsed=deadline.seconds - deadline.remaining(),
                 )
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
 
 
 def _check_scheme(url: str) -> None:
@@ -261,7 +172,13 @@ def _check_scheme(url: str) -> None:
         raise FetchError(f"refusing {scheme or 'a relative'} URL {url!r}: only http and https")
 
 
-def _read_body(response: requests.Response, cap: int, deadline: float, total: float) -> bytes:
+def _check_redirect(current: str, target: str) -> None:
+    _check_scheme(target)
+    if urlsplit(current).scheme.lower() == "https" and urlsplit(target).scheme.lower() == "http":
+        raise FetchError(f"refusing a redirect from https to plain http ({target})")
+
+
+def _read_body(response: requests.Response, cap: int, deadline: Deadline) -> bytes:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > cap:
         raise BodyTooLarge(f"body of {int(declared):,} bytes exceeds the {cap:,} byte limit")
@@ -269,16 +186,20 @@ def _read_body(response: requests.Response, cap: int, deadline: float, total: fl
     chunks: list[bytes] = []
     size = 0
     while True:
-        if time.monotonic() > deadline:
-            raise DeadlineExceeded(f"body not received within {total:g} s")
+        if deadline.remaining() <= 0 or deadline.fired:
+            raise DeadlineExceeded(f"body not received within {deadline.seconds:g} s")
         try:
             # read1 returns after at most one read from the socket, so the deadline is checked
             # between every arrival however slowly the server drips. urllib3 bounds how much
             # one read may decompress to, so a compressed bomb never expands far past the cap.
             chunk = raw.read1(CHUNK, decode_content=True)
         except Exception as exc:
+            if deadline.fired:
+                raise DeadlineExceeded(f"body not received within {deadline.seconds:g} s") from exc
             raise FetchError(f"reading the body failed: {exc}") from exc
         if not chunk:
+            if deadline.fired:  # the watchdog closed the socket: the body is cut short
+                raise DeadlineExceeded(f"body not received within {deadline.seconds:g} s")
             break
         size += len(chunk)
         if size > cap:
