@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import structlog
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from shared.settings import Settings
 
@@ -29,12 +30,24 @@ HTTP_REQUESTS = Counter(
 )
 
 
+def registry_for(settings: Settings) -> CollectorRegistry:
+    """The registry to expose: every process's counters when they share a folder (a prefork
+    worker's pool processes count in their own process), else this process's."""
+    if settings.metrics_dir is None:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
 def serve_metrics(settings: Settings) -> None:
     """Serve this process's metrics on CROSSFEED_METRICS_PORT, if set (workers, beat, relay)."""
     if not settings.metrics_port:
         return
     try:
-        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        start_http_server(
+            settings.metrics_port, addr=settings.metrics_host, registry=registry_for(settings)
+        )
     except OSError as exc:
         # A second worker on the same host: metrics are lost for it, the work is not.
         log.warning("metrics_port_unavailable", port=settings.metrics_port, error=str(exc))

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # cannot share the folder above: process ids collide between containers.
     metrics_port: int = Field(0, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"  # compose sets 0.0.0.0 so Prometheus can reach the container
+    # When set, the web's /metrics asks for `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
 
     # Outbound fetching (sources, article pages, webhooks)
     fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -124,11 +126,17 @@ class Settings(BaseSettings):
             raise ValueError("broker_visibility_timeout must exceed task_time_limit")
         if self.redelivery_after_seconds <= self.task_time_limit:
             raise ValueError("redelivery_after_seconds must exceed task_time_limit")
-        if self.environment != "development":
+        # The poll lock must outlive a poll, or a slow poll and the next one could overlap.
+        if self.poll_lease_seconds < 2 * self.fetch_deadline:
+            raise ValueError("poll_lease_seconds must be at least twice fetch_deadline")
+        # Development means the embedded mode on one machine. A server database or broker is a
+        # deployment, whatever CROSSFEED_ENVIRONMENT says (it is easy to forget).
+        deployed = not (self.is_sqlite and self.embedded_broker)
+        if self.environment != "development" or deployed:
+            where = self.environment if not deployed else "a deployment on PostgreSQL or Redis"
             if self.secret_key.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(
-                    "CROSSFEED_SECRET_KEY is a placeholder; "
-                    f"set a real secret for {self.environment}"
+                    f"CROSSFEED_SECRET_KEY is a placeholder; set a real secret for {where}"
                 )
             if len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError("CROSSFEED_SECRET_KEY must be at least 32 characters")

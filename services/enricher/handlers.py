@@ -23,7 +23,9 @@ ENRICHER_VERSION = "1"
 def enrich_source(uow: UnitOfWork, article_id: int) -> bool:
     """Compute source-text metadata for the article's current revision; False if unchanged."""
     session = uow.session
-    article = session.get(Article, article_id)
+    # Locked: two deliveries for one article (scaled enrichers) take turns instead of racing
+    # to insert the same enrichment row.
+    article = session.get(Article, article_id, with_for_update=True)
     if article is None or article.current_revision_id is None:
         log.info("enrich_skipped_no_article", article_id=article_id)
         return False

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,11 +12,11 @@ import structlog
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.registry import REGISTRY, Collector
+from prometheus_client.registry import Collector
 
 from shared.celery_app import queue_depths
-from shared.status import collect_status
+from shared.metrics import registry_for
+from shared.status import SystemStatus, collect_status
 
 from .problems import problem
 
@@ -46,14 +49,27 @@ def readyz(request: Request) -> Any:
 
 
 class SystemCollector(Collector):
-    """Gauges read from the database and broker at scrape time: the same in every process."""
+    """Gauges read from the database and broker at scrape time: the same in every process.
+
+    Read at most every CACHE_SECONDS, so frequent or concurrent scrapes cost one read."""
+
+    CACHE_SECONDS = 5.0
 
     def __init__(self, request_app: Any) -> None:
         self.app = request_app
+        self._lock = threading.Lock()
+        self._cached: tuple[float, SystemStatus] | None = None
+
+    def _status(self) -> SystemStatus:
+        with self._lock:
+            if self._cached is None or time.monotonic() - self._cached[0] > self.CACHE_SECONDS:
+                status = collect_status(self.app.state.database, self.app.state.celery)
+                self._cached = (time.monotonic(), status)
+            return self._cached[1]
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
-            status = collect_status(self.app.state.database, self.app.state.celery)
+            status = self._status()
         except Exception as exc:  # noqa: BLE001 - a scrape must not fail because a gauge did
             log.warning("metrics_status_failed", error=str(exc))
             return
@@ -95,14 +111,20 @@ class SystemCollector(Collector):
             yield queues
 
 
-@router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=False, response_model=None)
 def metrics(request: Request) -> Response:
     settings = request.app.state.settings
-    if settings.metrics_dir:
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    else:
-        registry = REGISTRY
+    if settings.metrics_token is not None:
+        expected = f"Bearer {settings.metrics_token.get_secret_value()}"
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return problem(
+                401,
+                "Unauthorized",
+                "send the metrics token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+    registry = registry_for(settings)
     body = generate_latest(registry) + generate_latest(request.app.state.system_registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shared.admin.sources import SourceCreate, add_source, request_poll
 from shared.admin.users import UserCreate, create_user, issue_token, set_password
 from shared.domain.states import Role, SourceStatus
-from shared.models import Source, User, utcnow
+from shared.models import ApiToken, Source, User, utcnow
 from shared.uow import UnitOfWork
 
 from .server import DemoOutlet
@@ -74,5 +74,11 @@ def seed_editor(uow: UnitOfWork) -> DemoAccount:
         )
     else:
         set_password(uow, user, password)
+        # Only the token printed this time works: the ones printed before are revoked.
+        uow.session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
         token = issue_token(uow, user, name="demo")
     return DemoAccount(DEMO_EDITOR, password, token)

