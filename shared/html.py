@@ -35,12 +35,19 @@ DROP_WITH_CONTENT = frozenset(
 
 _WHITESPACE = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]*>")
+_TAG_TOKEN = re.compile(rb"<(/?)([A-Za-z][A-Za-z0-9]*)[^>]*?(/?)>")
+VOID_TAGS = frozenset({b"br", b"img", b"hr", b"input", b"meta", b"link", b"wbr", b"source", b"col"})
+# Real articles nest a few dozen levels at most. The sanitiser's parser takes time quadratic in
+# nesting depth (100,000 nested tags: about 30 s), so deeper markup is flattened to its text.
+MAX_NESTING = 256
 
 
 def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     """Keep only the allow-listed markup; resolve relative links against `base_url`."""
     if not fragment:
         return ""
+    if nesting_depth(fragment) > MAX_NESTING:
+        return "<p>" + stdlib_html.escape(to_text(fragment)) + "</p>"
     if base_url and urlsplit(base_url).scheme.lower() in ("http", "https"):
         relative: tuple[Literal["rewrite_with_base"], str] | Literal["deny"] = (
             "rewrite_with_base",
@@ -57,6 +64,18 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
         url_relative=relative,
         link_rel="noopener noreferrer nofollow",
     ).strip()
+
+
+def nesting_depth(fragment: str) -> int:
+    """The deepest nesting of open tags, by a linear scan (unclosed tags count as open)."""
+    depth = deepest = 0
+    for closing, name, self_closing in _TAG_TOKEN.findall(fragment.encode("utf-8", "replace")):
+        if closing:
+            depth = max(0, depth - 1)
+        elif not self_closing and name.lower() not in VOID_TAGS:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
 
 
 def to_text(fragment: str) -> str:

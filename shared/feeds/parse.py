@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from shared.feeds.encoding import to_utf8
 from shared.html import sanitize_html, to_text
 
 # Bounds on what one entry may store, so a 2 MB title cannot reach the database.
@@ -76,6 +77,8 @@ class ParsedFeed:
     hub_url: str | None = None
     self_url: str | None = None
     skipped: int = 0  # entries that could not be read
+    encoding: str = "utf-8"  # what the document really was in
+    encoding_note: str | None = None  # set when the declaration was wrong or missing
 
 
 def _clip_key(value: str) -> str:
@@ -90,9 +93,16 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if not body.strip():
         raise FeedParseError("empty document")
     try:
-        if _looks_like_json(body, content_type):
-            return _parse_json_feed(body, url)
-        return _parse_xml_feed(body, url, content_type)
+        decoded = to_utf8(body, content_type)
+        if _looks_like_json(decoded.body, content_type):
+            feed = _parse_json_feed(decoded.body, url)
+        else:
+            feed = _parse_xml_feed(decoded.body, url, decoded.content_type)
+        feed.encoding = decoded.encoding
+        if decoded.guessed:
+            said = f"declared {decoded.declared}" if decoded.declared else "no encoding declared"
+            feed.encoding_note = f"{said}; read as {decoded.encoding}"
+        return feed
     except FeedParseError:
         raise
     except (RecursionError, MemoryError) as exc:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.html import sanitize_html, to_text
+from shared.html import nesting_depth, sanitize_html, to_text
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,17 @@ def test_links_get_safe_rel() -> None:
 
 def test_to_text_strips_tags_and_entities() -> None:
     assert to_text("<p>سعر &amp; خبز</p>\n<p>  اليوم </p>") == "سعر & خبز اليوم"
+
+
+def test_pathologically_deep_markup_is_flattened_to_text() -> None:
+    # 100,000 nested tags would cost the sanitiser's parser about 30 s; flattened instead.
+    clean = sanitize_html("<div>" * 100_000 + "نص <script>alert(1)</script>")
+    assert clean.startswith("<p>") and "<div" not in clean and "<script" not in clean
+    assert "نص" in clean
+
+
+def test_normal_nesting_is_kept() -> None:
+    html = "<blockquote><p><strong><em>قول</em></strong></p></blockquote>"
+    assert sanitize_html(html) == html
+    assert nesting_depth(html) == 4
+    assert nesting_depth("<p>a<br>b<img src='x.png'/></p>") == 1
