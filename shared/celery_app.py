@@ -58,6 +58,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {
         "broker_url": broker_url,
         "broker_transport_options": transport_options,
+        # The embedded broker is kombu's filesystem transport with two faults fixed (see
+        # shared.broker); a Redis URL brings kombu's own Redis transport.
+        "broker_transport": "shared.broker:Transport" if settings.embedded_broker else None,
         "broker_connection_retry_on_startup": True,
         # JSON only: no pickle from the broker, payloads readable by anyone debugging a queue.
         "task_serializer": "json",
@@ -175,10 +178,12 @@ def queue_depths(app: Celery, timeout: float = 3.0) -> dict[str, int]:
 
 
 def prune_processed_messages(settings: Settings, older_than: float = 3600.0) -> int:
-    """Delete the embedded broker's taken messages older than `older_than` seconds."""
+    """Delete the embedded broker's taken messages, and the half-written files of senders
+    killed mid-write, older than `older_than` seconds."""
     cutoff = time.time() - older_than
     removed = 0
-    for path in (settings.broker_dir / "processed").glob("*.msg"):
+    folder = settings.broker_dir
+    for path in [*(folder / "processed").glob("*.msg"), *(folder / "queue").glob("*.tmp")]:
         with contextlib.suppress(FileNotFoundError):
             if path.stat().st_mtime < cutoff:
                 path.unlink()
