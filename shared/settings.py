@@ -72,7 +72,18 @@ class Settings(BaseSettings):
     poll_sweep_seconds: float = Field(30.0, gt=0)
     poll_default_interval_minutes: int = Field(15, ge=1)
     poll_min_interval_minutes: int = Field(5, ge=1)
-    poll_max_interval_minutes: int = Field(24 * 60, ge=1)
+    poll_max_interval_minutes: int = Field(240, ge=1)
+    # Adaptive interval: poll this many times more often than stories arrive on average.
+    poll_frequency_factor: float = Field(3.0, gt=0)
+    # At most this many polls of one host at a time (a host with a port counts separately).
+    poll_per_host: int = Field(2, ge=1)
+    # Entries read from one document; the rest of a 20,000-item feed is left (and noted).
+    poll_max_entries: int = Field(500, ge=1)
+    # Summary-only sources: article pages fetched per poll, at most.
+    full_text_per_poll: int = Field(10, ge=0)
+    # WebSub: lease asked of hubs, and how often a pushed-to source is still polled.
+    websub_lease_seconds: int = Field(7 * 24 * 3600, ge=300)
+    websub_safety_poll_minutes: int = Field(240, ge=1)
     poll_max_failures: int = Field(10, ge=1)
     poll_lease_seconds: int = Field(600, ge=10)
 

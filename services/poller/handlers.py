@@ -1,4 +1,13 @@
-"""Polling a source: take the lease, fetch (outside any transaction), ingest, record health."""
+"""Polling a source, in steps that keep network and CPU work out of transactions:
+
+1. lease: the sweep (or a poll-now request) leases due sources, at most `poll_per_host` per
+   host at a time; a poll starts by swapping the lease token for its own (a short
+   transaction), so a duplicated message cannot poll twice;
+2. fetch, with the source's validators (no transaction);
+3. read: classify the answer and parse it (no transaction); for full-text sources, fetch
+   new articles' pages;
+4. record and ingest in one short transaction; a failure there is recorded in a fresh one.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +16,27 @@ import hashlib
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared import metrics
 from shared.db import TRANSIENT_ERRORS, Database
 from shared.domain.states import PollOutcome, SourceStatus
-from shared.feeds.parse import FeedParseError, parse_feed
+from shared.feeds.parse import FeedParseError, ParsedFeed, parse_feed
 from shared.http import FetchError, FetchResult, SafeClient
 from shared.logs import bind_context
-from shared.models import Source, utcnow
+from shared.models import Article, Source, utcnow
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
-from .ingest import IngestReport, ingest_feed
-from .schedule import IntervalPolicy, next_poll_delay
+from .fulltext import fill_full_text
+from .identity import identity_rule
+from .ingest import IngestReport, existing_articles, ingest_feed
+from .schedule import IntervalPolicy, cache_max_age, next_poll_delay
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +60,7 @@ class PollReport:
     status: int | None = None
     error: str | None = None
     ingest: IngestReport | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def policy(settings: Settings) -> IntervalPolicy:
@@ -55,14 +68,31 @@ def policy(settings: Settings) -> IntervalPolicy:
         settings.poll_default_interval_minutes,
         settings.poll_min_interval_minutes,
         settings.poll_max_interval_minutes,
+        settings.poll_frequency_factor,
     )
 
 
+# --- 1. leases ------------------------------------------------------------------------------
+
+
+def _busy_hosts(uow: UnitOfWork, now: dt.datetime) -> Counter[str]:
+    rows = uow.session.execute(
+        select(Source.host, func.count()).where(Source.poll_lease_until > now).group_by(Source.host)
+    ).all()
+    return Counter({host: int(count) for host, count in rows})
+
+
 def take_due_sources(
-    uow: UnitOfWork, now: dt.datetime, lease_seconds: int, limit: int = 500
+    uow: UnitOfWork,
+    now: dt.datetime,
+    lease_seconds: int,
+    per_host: int,
+    limit: int = 500,
+    host: str | None = None,
 ) -> list[PollLease]:
-    """Lease every active source whose poll is due and not already leased."""
-    sources = uow.session.scalars(
+    """Lease active sources whose poll is due, at most `per_host` polls per host at a time
+    (only sources of `host`, when given)."""
+    query = (
         select(Source)
         .where(
             Source.status == SourceStatus.ACTIVE,
@@ -72,14 +102,24 @@ def take_due_sources(
         .order_by(Source.next_poll_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    ).all()
-    return [_lease(source, now, lease_seconds) for source in sources]
+    )
+    if host is not None:
+        query = query.where(Source.host == host)
+    sources = uow.session.scalars(query).all()
+    busy = _busy_hosts(uow, now)
+    leases = []
+    for source in sources:
+        if busy[source.host] >= per_host:
+            continue  # due, and taken by a later sweep once a poll of its host finishes
+        busy[source.host] += 1
+        leases.append(_lease(source, now, lease_seconds))
+    return leases
 
 
 def request_poll(
-    uow: UnitOfWork, source_id: int, now: dt.datetime, lease_seconds: int
+    uow: UnitOfWork, source_id: int, now: dt.datetime, lease_seconds: int, per_host: int
 ) -> PollLease | None:
-    """Make a source due now; lease it unless a poll is already on its way."""
+    """Make a source due now; lease it unless a poll is on its way or its host is busy."""
     source = uow.session.get(Source, source_id)
     if source is None:
         log.info("poll_request_ignored_no_source", source_id=source_id)
@@ -90,6 +130,8 @@ def request_poll(
     source.next_poll_at = now
     if source.poll_lease_until is not None and source.poll_lease_until > now:
         return None
+    if _busy_hosts(uow, now)[source.host] >= per_host:
+        return None  # the next sweep takes it
     return _lease(source, now, lease_seconds)
 
 
@@ -106,6 +148,8 @@ class _Target:
     etag: str | None
     last_modified: str | None
     content_hash: str | None
+    full_text: bool
+    identity_rule: str
 
 
 def _start(database: Database, lease: PollLease, lease_seconds: int) -> _Target | None:
@@ -127,10 +171,113 @@ def _start(database: Database, lease: PollLease, lease_seconds: int) -> _Target 
         )
         if getattr(swapped, "rowcount", 0) != 1:
             return None
-        source = uow.session.get_one(Source, lease.source_id)
-        target = _Target(own, source.url, source.etag, source.last_modified, source.content_hash)
+        s = uow.session.get_one(Source, lease.source_id)
+        target = _Target(
+            own, s.url, s.etag, s.last_modified, s.content_hash, s.full_text, s.identity_rule
+        )
         uow.commit()
     return target
+
+
+# --- 2, 3. fetch and read --------------------------------------------------------------------
+
+
+@dataclass
+class _Reading:
+    """What the fetch and the reading of its answer found, before anything is stored."""
+
+    result: FetchResult | None
+    error: str | None = None
+    outcome: PollOutcome = PollOutcome.OK
+    fingerprint: str | None = None
+    feed: ParsedFeed | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _fetch(client: SafeClient, target: _Target) -> _Reading:
+    headers = {
+        "Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
+        "application/json;q=0.9, application/xml;q=0.8, */*;q=0.5"
+    }
+    if target.etag:
+        headers["If-None-Match"] = target.etag
+    if target.last_modified:
+        headers["If-Modified-Since"] = target.last_modified
+    started = time.perf_counter()
+    try:
+        return _Reading(client.get(target.url, headers=headers))
+    except FetchError as exc:
+        return _Reading(None, error=str(exc), outcome=PollOutcome.ERROR)
+    finally:
+        metrics.FETCH_SECONDS.observe(time.perf_counter() - started)
+
+
+def _read(reading: _Reading, target: _Target, settings: Settings) -> None:
+    """Classify the answer and parse it, in place: no database, no transaction."""
+    result = reading.result
+    if result is None:
+        return
+    if result.status >= 400:
+        reading.outcome = PollOutcome.ERROR
+        reading.error = "HTTP 410 Gone" if result.status == 410 else f"HTTP {result.status}"
+        return
+    if result.not_modified:
+        reading.outcome = PollOutcome.NOT_MODIFIED
+        return
+    reading.fingerprint = hashlib.sha256(_VOLATILE.sub(b"", result.body)).hexdigest()
+    if reading.fingerprint == target.content_hash:
+        reading.outcome = PollOutcome.UNCHANGED
+        return
+    started = time.perf_counter()
+    try:
+        feed = parse_feed(result.body, result.url, result.headers.get("Content-Type"))
+    except FeedParseError as exc:
+        reading.outcome = PollOutcome.ERROR
+        reading.error = f"cannot parse the feed: {exc}"
+        return
+    finally:
+        metrics.PARSE_SECONDS.observe(time.perf_counter() - started)
+    if feed.encoding_note:
+        reading.notes.append(f"encoding: {feed.encoding_note}")
+    if feed.skipped:
+        reading.notes.append(f"{feed.skipped} unreadable entries skipped")
+    if len(feed.entries) > settings.poll_max_entries:
+        reading.notes.append(
+            f"the feed lists {len(feed.entries):,} entries; read the first "
+            f"{settings.poll_max_entries:,}"
+        )
+        feed.entries = feed.entries[: settings.poll_max_entries]
+    reading.feed = feed
+
+
+def _fill_full_text(
+    database: Database,
+    client: SafeClient,
+    settings: Settings,
+    lease: PollLease,
+    target: _Target,
+    reading: _Reading,
+) -> None:
+    """For a full-text source, fetch the pages of the entries not stored yet (no transaction)."""
+    feed = reading.feed
+    if feed is None or not target.full_text or not settings.full_text_per_poll:
+        return
+    rule, _ = identity_rule(target.identity_rule, feed.entries)
+    entries = {entry.identity_key(rule): entry for entry in feed.entries}
+    with UnitOfWork(database, read_only=True) as uow:
+        source = uow.session.get_one(Source, lease.source_id)
+        known = existing_articles(uow, source, entries)
+    new = [entry for key, entry in entries.items() if key not in known]
+    read, failed = fill_full_text(client, new, settings.full_text_per_poll)
+    if failed:
+        reading.notes.append(f"full text: {failed} of {read + failed} article pages unreadable")
+    if len(new) > settings.full_text_per_poll:
+        reading.notes.append(
+            f"full text: {len(new) - settings.full_text_per_poll} new stories kept their summary"
+        )
+
+
+# --- 4. record -------------------------------------------------------------------------------
 
 
 def poll_source(
@@ -142,33 +289,23 @@ def poll_source(
     if target is None:
         log.info("poll_skipped_not_leased")
         return None
-    headers = {
-        "Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
-        "application/json;q=0.9, application/xml;q=0.8, */*;q=0.5"
-    }
-    if target.etag:
-        headers["If-None-Match"] = target.etag
-    if target.last_modified:
-        headers["If-Modified-Since"] = target.last_modified
-    started = time.perf_counter()
-    result: FetchResult | None = None
-    error: str | None = None
+    reading = _fetch(client, target)
+    _read(reading, target, settings)
+    _fill_full_text(database, client, settings, lease, target, reading)
     try:
-        result = client.get(target.url, headers=headers)
-    except FetchError as exc:
-        error = str(exc)
-    metrics.FETCH_SECONDS.observe(time.perf_counter() - started)
-
-    try:
-        report = _finish(database, settings, lease, target, result, error)
+        report = _finish(database, settings, lease, target, reading)
     except TRANSIENT_ERRORS:
         raise  # the database is away: the task retries, or the lease expires and it is re-polled
     except Exception as exc:
         # A bug or a value the database refused: never lose the poll's outcome, so the source's
         # health shows it and the failure counts towards pausing it.
         log.exception("poll_record_failed")
-        failure = f"internal error while storing the feed ({type(exc).__name__}: {exc})"[:2000]
-        report = _finish(database, settings, lease, target, result, failure, store=False)
+        reading.outcome = PollOutcome.ERROR
+        reading.error = f"internal error while storing the feed ({type(exc).__name__}: {exc})"[
+            :2000
+        ]
+        reading.feed = None
+        report = _finish(database, settings, lease, target, reading)
     if report is None:
         return None
     metrics.POLLS.labels(report.outcome.value).inc()
@@ -182,6 +319,7 @@ def poll_source(
         error=report.error,
         new=report.ingest.new if report.ingest else 0,
         revised=report.ingest.revised if report.ingest else 0,
+        notes=report.notes or None,
     )
     return report
 
@@ -191,26 +329,34 @@ def _finish(
     settings: Settings,
     lease: PollLease,
     target: _Target,
-    result: FetchResult | None,
-    error: str | None,
-    store: bool = True,
+    reading: _Reading,
 ) -> PollReport | None:
-    """Record the poll (and with `store`, ingest what it fetched) in one transaction."""
+    """Record the poll, and ingest what it read, in one transaction."""
     with UnitOfWork(database) as uow:
         source = uow.session.get(Source, lease.source_id)
         if source is None or source.poll_lease_token != target.token:
             log.warning("poll_lease_lost")  # an operator deleted or re-leased it meanwhile
             return None
         now = utcnow()
-        if store:
-            report = _record(uow, source, settings, target, result, error, now)
+        report = PollReport(
+            source.id,
+            reading.outcome,
+            reading.result.status if reading.result else None,
+            reading.error,
+            notes=reading.notes,
+        )
+        if reading.outcome == PollOutcome.ERROR:
+            _record_failure(source, settings, now, report, reading)
         else:
-            if result is not None:
-                source.last_failed_body = result.body[:FAILED_BODY_LIMIT]
-            status = result.status if result is not None else None
-            report = _failure(
-                source, settings, now, PollReport(source.id, PollOutcome.ERROR, status, error)
-            )
+            if reading.feed is not None:
+                rule, note = identity_rule(source.identity_rule, reading.feed.entries)
+                if note:
+                    source.identity_rule, source.identity_note = rule, f"{now:%Y-%m-%d}: {note}"
+                    report.notes.append(note)
+                    log.warning("identity_rule_changed", rule=rule, why=note)
+                report.ingest = ingest_feed(uow, source, reading.feed, now)
+                source.content_hash = reading.fingerprint
+            _record_success(uow, source, settings, now, report, reading)
         source.poll_lease_token = None
         source.poll_lease_until = None
         source.last_polled_at = now
@@ -218,60 +364,17 @@ def _finish(
     return report
 
 
-def _record(
-    uow: UnitOfWork,
-    source: Source,
-    settings: Settings,
-    target: _Target,
-    result: FetchResult | None,
-    error: str | None,
-    now: dt.datetime,
-) -> PollReport:
-    if result is None:
-        return _failure(
-            source, settings, now, PollReport(source.id, PollOutcome.ERROR, error=error)
-        )
-    report = PollReport(source.id, PollOutcome.OK, status=result.status)
-    source.last_status_code = result.status
-    if result.status == 410:
-        source.status = SourceStatus.PAUSED
-        source.paused_reason = "410 Gone: the outlet says this feed no longer exists"
-        report.outcome, report.error = PollOutcome.ERROR, "HTTP 410 Gone"
-        source.last_outcome, source.last_error = report.outcome, report.error
-        return report
-    if result.status in (429, 503) or result.status >= 400:
-        report.outcome, report.error = PollOutcome.ERROR, f"HTTP {result.status}"
-        return _failure(source, settings, now, report, retry_after=result.retry_after)
-    if result.not_modified:
-        report.outcome = PollOutcome.NOT_MODIFIED
-        return _success(uow, source, settings, now, report, result)
-    fingerprint = hashlib.sha256(_VOLATILE.sub(b"", result.body)).hexdigest()
-    if fingerprint == target.content_hash:
-        report.outcome = PollOutcome.UNCHANGED
-        return _success(uow, source, settings, now, report, result)
-    started = time.perf_counter()
-    try:
-        feed = parse_feed(result.body, result.url, result.headers.get("Content-Type"))
-    except FeedParseError as exc:
-        metrics.PARSE_SECONDS.observe(time.perf_counter() - started)
-        source.last_failed_body = result.body[:FAILED_BODY_LIMIT]
-        report.outcome, report.error = PollOutcome.ERROR, f"cannot parse the feed: {exc}"
-        return _failure(source, settings, now, report)
-    metrics.PARSE_SECONDS.observe(time.perf_counter() - started)
-    report.ingest = ingest_feed(uow, source, feed, now)
-    source.content_hash = fingerprint
-    return _success(uow, source, settings, now, report, result, ttl_minutes=feed.ttl_minutes)
-
-
-def _success(
+def _record_success(
     uow: UnitOfWork,
     source: Source,
     settings: Settings,
     now: dt.datetime,
     report: PollReport,
-    result: FetchResult,
-    ttl_minutes: int | None = None,
-) -> PollReport:
+    reading: _Reading,
+) -> None:
+    result = reading.result
+    assert result is not None
+    source.last_status_code = result.status
     # A permanent redirect is remembered only once the new address has served the feed.
     if result.permanent_url != source.url:
         _follow_permanent_redirect(uow, source, result.permanent_url)
@@ -283,19 +386,33 @@ def _success(
     source.last_success_at = now
     source.last_outcome = report.outcome
     source.last_error = None
+    if reading.feed is not None:
+        source.last_notes = "; ".join(report.notes) or None
     source.next_poll_at = now + next_poll_delay(
-        policy(settings), pinned_minutes=source.interval_minutes, ttl_minutes=ttl_minutes
+        policy(settings),
+        pinned_minutes=source.interval_minutes,
+        stories_last_week=stories_last_week(uow, source.id, now),
+        ttl_minutes=reading.feed.ttl_minutes if reading.feed else None,
+        max_age=cache_max_age(result.headers.get("Cache-Control")),
+        at_least_minutes=(
+            settings.websub_safety_poll_minutes if source.websub_state == "active" else None
+        ),
     )
-    return report
 
 
-def _failure(
-    source: Source,
-    settings: Settings,
-    now: dt.datetime,
-    report: PollReport,
-    retry_after: dt.timedelta | None = None,
-) -> PollReport:
+def _record_failure(
+    source: Source, settings: Settings, now: dt.datetime, report: PollReport, reading: _Reading
+) -> None:
+    result = reading.result
+    if result is not None:
+        source.last_status_code = result.status
+        if reading.error and reading.error.startswith(("cannot parse", "internal error")):
+            source.last_failed_body = result.body[:FAILED_BODY_LIMIT]
+        if result.status == 410:
+            source.status = SourceStatus.PAUSED
+            source.paused_reason = "410 Gone: the outlet says this feed no longer exists"
+            source.last_outcome, source.last_error = report.outcome, report.error
+            return
     source.consecutive_failures += 1
     source.last_outcome = report.outcome
     source.last_error = report.error
@@ -303,7 +420,7 @@ def _failure(
         policy(settings),
         pinned_minutes=source.interval_minutes,
         failures=source.consecutive_failures,
-        retry_after=retry_after,
+        retry_after=result.retry_after if result is not None else None,
     )
     if source.consecutive_failures >= settings.poll_max_failures:
         source.status = SourceStatus.PAUSED
@@ -311,7 +428,21 @@ def _failure(
             f"paused after {source.consecutive_failures} consecutive failures; last: {report.error}"
         )
         log.warning("source_paused", reason=source.paused_reason)
-    return report
+
+
+def stories_last_week(uow: UnitOfWork, source_id: int, now: dt.datetime) -> int | None:
+    """Stories the source published in the last seven days (by their own dates, so a new
+    feed's backlog already shows its rhythm); None when it has no stories at all."""
+    count = uow.session.scalar(
+        select(func.count()).where(
+            Article.source_id == source_id,
+            Article.source_published_at > now - dt.timedelta(days=7),
+        )
+    )
+    if count:
+        return int(count)
+    has_any = uow.session.scalar(select(Article.id).where(Article.source_id == source_id).limit(1))
+    return 0 if has_any is not None else None
 
 
 def _fitting(value: str | None, limit: int) -> str | None:

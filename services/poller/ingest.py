@@ -30,19 +30,13 @@ class IngestReport:
 def ingest_feed(
     uow: UnitOfWork, source: Source, feed: ParsedFeed, now: dt.datetime
 ) -> IngestReport:
-    """Add what is new in `feed` for `source`. Items that left the feed are kept as they are."""
+    """Add what is new in `feed` for `source` under the source's identity rule. Items that left
+    the feed are kept as they are."""
     report = IngestReport()
-    entries = _unique_entries(feed.entries)
+    entries = _unique_entries(feed.entries, source.identity_rule)
     if not entries:
         return report
-    session = uow.session
-    keys = list(entries)
-    existing = {
-        article.identity_key: article
-        for article in session.scalars(
-            select(Article).where(Article.source_id == source.id, Article.identity_key.in_(keys))
-        )
-    }
+    existing = existing_articles(uow, source, entries)
     current_hashes = _current_hashes(uow, [a.current_revision_id for a in existing.values()])
     for key, entry in entries.items():
         article = existing.get(key)
@@ -61,12 +55,41 @@ def ingest_feed(
     return report
 
 
-def _unique_entries(entries: list[ParsedEntry]) -> dict[str, ParsedEntry]:
+def _unique_entries(entries: list[ParsedEntry], rule: str) -> dict[str, ParsedEntry]:
     """One entry per identity key, the first as it appears in the document."""
     unique: dict[str, ParsedEntry] = {}
     for entry in entries:
-        unique.setdefault(entry.identity_key(), entry)
+        unique.setdefault(entry.identity_key(rule), entry)
     return unique
+
+
+def existing_articles(
+    uow: UnitOfWork, source: Source, entries: dict[str, ParsedEntry]
+) -> dict[str, Article]:
+    """The stored articles these entries are, by identity key.
+
+    Under a rule other than guid, an article may have been stored under its old key; it is
+    found by its link, so a rule change does not bring stories back as new.
+    """
+    session = uow.session
+    found = {
+        article.identity_key: article
+        for article in session.scalars(
+            select(Article).where(
+                Article.source_id == source.id, Article.identity_key.in_(list(entries))
+            )
+        )
+    }
+    if source.identity_rule != "guid":
+        by_link = {e.link: key for key, e in entries.items() if key not in found and e.link}
+        if by_link:
+            for article in session.scalars(
+                select(Article).where(
+                    Article.source_id == source.id, Article.url.in_(list(by_link))
+                )
+            ):
+                found.setdefault(by_link[article.url or ""], article)
+    return found
 
 
 def _current_hashes(uow: UnitOfWork, revision_ids: list[int | None]) -> dict[int | None, str]:

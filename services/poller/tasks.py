@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 
 from celery import current_app
+from sqlalchemy import select
 
 from shared.db import get_database
 from shared.domain.events import SourcePollRequested
 from shared.http import SafeClient
-from shared.models import utcnow
+from shared.models import Source, utcnow
 from shared.settings import get_settings
 from shared.tasks import consumer, task
 from shared.uow import UnitOfWork
@@ -31,7 +32,9 @@ def sweep_due_sources() -> int:
     """Beat: lease every due source and send one poll task for each."""
     settings = get_settings()
     with UnitOfWork() as uow:
-        leases = handlers.take_due_sources(uow, utcnow(), settings.poll_lease_seconds)
+        leases = handlers.take_due_sources(
+            uow, utcnow(), settings.poll_lease_seconds, settings.poll_per_host
+        )
         for lease in leases:
             uow.after_commit(functools.partial(_send_poll, lease))
         uow.commit()
@@ -40,13 +43,35 @@ def sweep_due_sources() -> int:
 
 @task("poller.poll_source")
 def poll_source(source_id: int, token: str) -> None:
-    handlers.poll_source(
-        get_database(), _client(), get_settings(), handlers.PollLease(source_id, token)
+    settings = get_settings()
+    report = handlers.poll_source(
+        get_database(), _client(), settings, handlers.PollLease(source_id, token)
     )
+    if report is not None:
+        _next_of_same_host(source_id)
+
+
+def _next_of_same_host(source_id: int) -> None:
+    """A poll of this host just ended: start the next one due there rather than wait for the
+    sweep (the per-host limit can leave a queue of due sources behind one host)."""
+    settings = get_settings()
+    with UnitOfWork() as uow:
+        host = uow.session.scalar(select(Source.host).where(Source.id == source_id))
+        if host is None:
+            return
+        leases = handlers.take_due_sources(
+            uow, utcnow(), settings.poll_lease_seconds, settings.poll_per_host, limit=1, host=host
+        )
+        for lease in leases:
+            uow.after_commit(functools.partial(_send_poll, lease))
+        uow.commit()
 
 
 @consumer("poller.poll_requested", SourcePollRequested)
 def poll_requested(uow: UnitOfWork, event: SourcePollRequested) -> None:
-    lease = handlers.request_poll(uow, event.source_id, utcnow(), get_settings().poll_lease_seconds)
+    settings = get_settings()
+    lease = handlers.request_poll(
+        uow, event.source_id, utcnow(), settings.poll_lease_seconds, settings.poll_per_host
+    )
     if lease is not None:
         uow.after_commit(functools.partial(_send_poll, lease))

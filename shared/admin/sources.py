@@ -35,6 +35,7 @@ class SourceCreate(BaseModel):
     interval_minutes: int | None = Field(None, ge=1, le=24 * 60)
     attribution: str | None = Field(None, max_length=300)
     site_url: str | None = None
+    full_text: bool = Field(False, description="Fetch each new article's page (summary-only feeds)")
 
     _url = field_validator("url")(check_http_url)
 
@@ -52,6 +53,7 @@ def add_source(uow: UnitOfWork, data: SourceCreate) -> Source:
         interval_minutes=data.interval_minutes,
         attribution=data.attribution or f"{data.name} says",
         site_url=data.site_url,
+        full_text=data.full_text,
         next_poll_at=utcnow(),
     )
     uow.session.add(source)
@@ -59,6 +61,33 @@ def add_source(uow: UnitOfWork, data: SourceCreate) -> Source:
         uow.session.flush()
     except IntegrityError as exc:
         raise Conflict(f"a source with the name {data.name!r} or this URL exists already") from exc
+    return source
+
+
+class SourceUpdate(BaseModel):
+    """Changes to a source; fields left out stay as they are. `interval_minutes: null` unpins."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    interval_minutes: int | None = Field(None, ge=1, le=24 * 60)
+    attribution: str | None = Field(None, max_length=300)
+    full_text: bool | None = None
+
+
+def update_source(uow: UnitOfWork, ref: str | int, data: SourceUpdate) -> Source:
+    source = find_source(uow, ref)
+    changes = data.model_dump(exclude_unset=True)
+    for field_name, value in changes.items():
+        if field_name != "interval_minutes" and value is None:
+            raise Invalid(f"{field_name} cannot be empty")
+        setattr(source, field_name, value)
+    if "interval_minutes" in changes:
+        source.next_poll_at = utcnow()  # apply the new rhythm from the next poll
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"a source named {data.name!r} exists already") from exc
     return source
 
 

@@ -41,11 +41,14 @@ def sources_add(
     language: Annotated[str, typer.Option(help="BCP 47 language of the outlet")] = "ar",
     interval: Annotated[
         int | None,
-        typer.Option(help="Pin the poll interval in minutes (default: the configured interval)"),
+        typer.Option(help="Pin the poll interval in minutes (default: adapts to the outlet)"),
     ] = None,
     attribution: Annotated[
         str | None, typer.Option(help="Credit line, e.g. 'Syria TV says' (default: '<name> says')")
     ] = None,
+    full_text: Annotated[
+        bool, typer.Option("--full-text", help="Summary-only feed: fetch each article's page")
+    ] = False,
 ) -> None:
     """Add a source; prints its id alone on the last line."""
     try:
@@ -55,6 +58,7 @@ def sources_add(
             language=language,
             interval_minutes=interval,
             attribution=attribution,
+            full_text=full_text,
         )
     except ValidationError as exc:
         raise _invalid(exc) from exc
@@ -63,6 +67,45 @@ def sources_add(
         uow.commit()
         console.print(f"Added source [bold]{esc(source.name)}[/bold]; its first poll is due now.")
         print_last_line(source.id)
+
+
+@sources.command("update")
+def sources_update(
+    source: Annotated[str, typer.Argument(help="Id or name")],
+    name: Annotated[str | None, typer.Option(help="A new name")] = None,
+    interval: Annotated[int | None, typer.Option(help="Pin the poll interval in minutes")] = None,
+    adaptive: Annotated[
+        bool, typer.Option("--adaptive", help="Unpin: let the interval follow the outlet")
+    ] = False,
+    attribution: Annotated[str | None, typer.Option(help="A new credit line")] = None,
+    full_text: Annotated[
+        bool | None, typer.Option("--full-text/--no-full-text", help="Fetch article pages")
+    ] = None,
+) -> None:
+    """Change a source's name, interval, credit line or full-text option."""
+    if interval is not None and adaptive:
+        err.print("[red]Error:[/red] --interval and --adaptive contradict each other")
+        raise typer.Exit(2)
+    changes: dict[str, object] = {}
+    if name is not None:
+        changes["name"] = name
+    if interval is not None or adaptive:
+        changes["interval_minutes"] = interval
+    if attribution is not None:
+        changes["attribution"] = attribution
+    if full_text is not None:
+        changes["full_text"] = full_text
+    if not changes:
+        err.print("[red]Error:[/red] nothing to change; see --help")
+        raise typer.Exit(2)
+    try:
+        data = source_ops.SourceUpdate.model_validate(changes)
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    with unit_of_work() as uow:
+        s = source_ops.update_source(uow, source, data)
+        uow.commit()
+        console.print(f"Updated [bold]{esc(s.name)}[/bold].")
 
 
 @sources.command("list")
@@ -100,7 +143,16 @@ def sources_show(source: Annotated[str, typer.Argument(help="Id or name")]) -> N
             ("attribution", s.attribution),
             ("status", s.status),
             ("paused because", s.paused_reason),
-            ("interval (min)", s.interval_minutes or "default"),
+            ("host", s.host),
+            (
+                "interval (min)",
+                f"{s.interval_minutes} (pinned)" if s.interval_minutes else "adaptive",
+            ),
+            ("full text", "yes" if s.full_text else "no"),
+            ("identity", s.identity_rule + (f" ({s.identity_note})" if s.identity_note else "")),
+            ("WebSub", s.websub_state + (f" via {s.websub_hub}" if s.websub_hub else "")),
+            ("WebSub error", s.websub_error),
+            ("previous URL", s.previous_url),
             ("last poll", _when(s.last_polled_at)),
             ("last success", _when(s.last_success_at)),
             ("last outcome", s.last_outcome),
@@ -110,6 +162,7 @@ def sources_show(source: Annotated[str, typer.Argument(help="Id or name")]) -> N
             ("next poll", _when(s.next_poll_at)),
             ("ETag", s.etag),
             ("Last-Modified", s.last_modified),
+            ("notes", s.last_notes),
             ("failed body kept", f"{len(s.last_failed_body)} bytes" if s.last_failed_body else "-"),
         ):
             table.add_row(f"[bold]{label}[/bold]", "-" if value is None else esc(value))

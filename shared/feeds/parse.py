@@ -16,6 +16,7 @@ import calendar
 import datetime as dt
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,12 +51,13 @@ class ParsedEntry:
     categories: list[str] = field(default_factory=list)
     link_as_written: str | None = None  # for identity, when there is no guid
 
-    def identity_key(self) -> str:
-        """guid, else link, else a hash of title and content: how an entry is recognised."""
-        if self.guid:
+    def identity_key(self, rule: str = "guid") -> str:
+        """How an entry is recognised: by `rule` ("guid": guid, else link, else hash; "link":
+        link, else hash; "hash": title and content)."""
+        if rule == "guid" and self.guid:
             return "guid:" + _clip_key(self.guid)
         link = self.link_as_written or self.link
-        if link:
+        if rule in ("guid", "link") and link:
             return "link:" + _clip_key(link)
         digest = hashlib.sha256(f"{self.title}\n{self.content_html}".encode()).hexdigest()
         return "hash:" + digest
@@ -114,6 +116,14 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         raise FeedParseError(f"unreadable document ({type(exc).__name__}: {exc})") from exc
 
 
+_HTML_PAGE = re.compile(rb"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.I | re.S)
+
+
+def _title(raw: str) -> str:
+    """A title is plain text: markup in it goes, scripts with their content."""
+    return _clip(to_text(sanitize_html(raw)) if "<" in raw else to_text(raw), MAX_TITLE)
+
+
 def _looks_like_json(body: bytes, content_type: str | None) -> bool:
     if content_type and "json" in content_type.lower():
         return True
@@ -129,8 +139,10 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFe
     )
     feed = parsed.get("feed", {})
     if not parsed.get("version") and not parsed.entries:
+        if _HTML_PAGE.match(body[:500]):
+            raise FeedParseError("the address serves a web page, not a feed")
         reason = parsed.get("bozo_exception")
-        detail = f": {reason}" if reason else ""
+        detail = f" (XML error: {reason})" if reason else ""
         raise FeedParseError(f"not an RSS or Atom feed{detail}")
     feed_link = _absolute(_text(feed.get("link")), url)
     entries: list[ParsedEntry] = []
@@ -167,7 +179,7 @@ def _xml_entry(entry: Any, document_url: str) -> ParsedEntry:
         guid=_text(entry.get("id")) or None,
         link=link,
         link_as_written=written,
-        title=_clip(to_text(_text(entry.get("title"))), MAX_TITLE),
+        title=_title(_text(entry.get("title"))),
         summary_html=sanitize_html(_clip(_text(entry.get("summary")), MAX_HTML), base),
         content_html=sanitize_html(_clip("\n".join(p for p in content_parts if p), MAX_HTML), base),
         author=_clip(author, MAX_AUTHOR) or None,
@@ -241,7 +253,7 @@ def _json_entry(item: dict[str, Any], document_url: str) -> ParsedEntry:
         guid=_text(raw_id) if isinstance(raw_id, str | int) and str(raw_id) else None,
         link=link,
         link_as_written=written,
-        title=_clip(to_text(_text(item.get("title"))), MAX_TITLE),
+        title=_title(_text(item.get("title"))),
         summary_html=sanitize_html(_clip(_text(item.get("summary")), MAX_HTML), base),
         content_html=sanitize_html(_clip(content, MAX_HTML), base),
         author=_clip(author, MAX_AUTHOR) or None,

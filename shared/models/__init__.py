@@ -6,7 +6,7 @@ from shared.models.enrichment import Enrichment
 from shared.models.outbox import EventReceipt, OutboxEvent
 from shared.models.people import ApiToken, User
 from shared.models.publishing import Delivery, Destination, Partner
-from shared.models.sources import Source
+from shared.models.sources import PushedDocument, Source
 
 __all__ = [
     "ApiToken",
@@ -19,6 +19,7 @@ __all__ = [
     "EventReceipt",
     "OutboxEvent",
     "Partner",
+    "PushedDocument",
     "Source",
     "Translation",
     "User",

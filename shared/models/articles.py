@@ -23,6 +23,10 @@ class Article(Base):
         UniqueConstraint("source_id", "identity_key"),
         CheckConstraint(f"state IN ({_STATES})", name="state"),
         Index("ix_articles_state_first_seen", "state", "first_seen_at"),
+        # The adaptive schedule counts a source's recent stories.
+        Index("ix_articles_source_published", "source_id", "source_published_at"),
+        # Feeds whose identity rule changed are matched by link too.
+        Index("ix_articles_source_url", "source_id", "url"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

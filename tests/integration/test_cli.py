@@ -184,3 +184,40 @@ def test_markup_in_user_data_is_shown_as_text(env: dict[str, str]) -> None:
     )
     assert again.returncode == 1
     assert "Al [/b] News [bold]" in again.stderr
+
+
+def test_sources_update(env: dict[str, str], database: Database) -> None:
+    added = run(
+        ["sources", "add", "--name", "Daraa 24", "--url", "https://d24.example/rss", "--full-text"],
+        env,
+    )
+    source_id = int(added.stdout.strip().splitlines()[-1])
+    assert (
+        run(
+            [
+                "sources",
+                "update",
+                "Daraa 24",
+                "--interval",
+                "20",
+                "--no-full-text",
+                "--name",
+                "Daraa Now",
+            ],
+            env,
+        ).returncode
+        == 0
+    )
+    with database.session() as session:
+        source = session.get_one(Source, source_id)
+        assert (source.name, source.interval_minutes, source.full_text) == ("Daraa Now", 20, False)
+        assert source.host == "d24.example"
+    assert run(["sources", "update", str(source_id), "--adaptive"], env).returncode == 0
+    with database.session() as session:
+        assert session.get_one(Source, source_id).interval_minutes is None
+    shown = run(["sources", "show", str(source_id)], {**env, "COLUMNS": "200"}).stdout
+    assert "adaptive" in shown and "d24.example" in shown
+    nothing = run(["sources", "update", str(source_id)], env)
+    assert (nothing.returncode, "nothing to change" in nothing.stderr) == (2, True)
+    both = run(["sources", "update", str(source_id), "--interval", "5", "--adaptive"], env)
+    assert both.returncode == 2

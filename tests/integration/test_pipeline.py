@@ -225,3 +225,20 @@ def _dispatched(database: Database) -> bool:
         return bool(
             session.scalar(select(func.count()).where(OutboxEvent.dispatched_at.is_not(None)))
         )
+
+
+def test_sources_waiting_behind_their_host_are_polled_one_after_another(
+    stack: Settings, database: Database, server: LocalServer, procs: Processes
+) -> None:
+    # One poll per host at a time, and no sweep within the test: each poll must start the next.
+    settings = replace_settings(stack, poll_per_host=1, poll_sweep_seconds=600)
+    env = settings_env(settings)
+    with UnitOfWork(database) as uow:
+        for n in range(5):
+            server.route(f"/feed/{n}", Reply(200, rss([Item(f"h{n}", f"خبر {n}")])))
+            source = add_source(uow, SourceCreate(name=f"Outlet {n}", url=server.url(f"/feed/{n}")))
+            uow.emit(SourcePollRequested(source_id=source.id))
+        uow.commit()
+    procs.start("relay", ["relay"], env)
+    procs.start("worker", ["worker"], env)
+    wait_for(lambda: count(database, Article) == 5, timeout=60, what="all five outlets polled")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -23,6 +26,7 @@ from tests.conftest import make_settings
 from tests.support.feeds import Item, rss
 from tests.support.httpserver import LocalServer, Reply
 
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 ITEMS = [Item(f"guid-{n}", f"خبر رقم {n}", f"<p>نص الخبر {n}</p>") for n in range(3)]
 
 
@@ -55,7 +59,9 @@ def poll(database: Database, poll_settings: Settings, source_id: int) -> Poll:
     def run() -> handlers.PollReport | None:
         make_due(database, source_id)
         with UnitOfWork(database) as uow:
-            leases = handlers.take_due_sources(uow, utcnow(), poll_settings.poll_lease_seconds)
+            leases = handlers.take_due_sources(
+                uow, utcnow(), poll_settings.poll_lease_seconds, poll_settings.poll_per_host
+            )
             uow.commit()
         assert [lease.source_id for lease in leases] == [source_id]
         return handlers.poll_source(database, client, poll_settings, leases[0])
@@ -183,12 +189,39 @@ def test_a_changed_story_gets_a_new_revision_and_nothing_is_lost(
     assert events(database)[-1][1]["article_id"] == article.id
 
 
-def test_repeated_guids_in_one_document_make_one_article(
-    database: Database, server: LocalServer, poll: Poll
+def test_repeated_guids_change_the_identity_rule_and_say_why(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    server.route("/feed", Reply(200, rss([
+        Item("g1", "قصة أولى", link="https://outlet.example/1"),
+        Item("g2", "قصة ثانية", link="https://outlet.example/2"),
+    ])))  # fmt: skip
+    poll()
+    assert articles(database) == 2
+    # The CMS breaks: every item now carries the same guid.
+    server.route("/feed", Reply(200, rss([
+        Item("same", "قصة ثالثة", link="https://outlet.example/3"),
+        Item("same", "قصة أولى", link="https://outlet.example/1"),
+        Item("same", "قصة ثانية", link="https://outlet.example/2"),
+    ])))  # fmt: skip
+    report = poll()
+    assert report is not None and report.ingest is not None
+    assert (report.ingest.new, report.ingest.unchanged) == (1, 2)  # the old two are recognised
+    assert articles(database) == 3
+    changed = source(database, source_id)
+    assert changed.identity_rule == "link"
+    assert changed.identity_note is not None
+    assert "guid 'same' is used by 3 different stories" in changed.identity_note
+    assert "recognising stories by link from now on" in (changed.last_notes or "")
+
+
+def test_repeated_guids_without_links_fall_back_to_content(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
 ) -> None:
     server.route("/feed", Reply(200, rss([Item("same", "أ"), Item("same", "ب")])))
     poll()
-    assert articles(database) == 1
+    assert articles(database) == 2
+    assert source(database, source_id).identity_rule == "hash"
 
 
 def test_410_gone_pauses_the_source(
@@ -276,7 +309,7 @@ def test_a_duplicated_poll_message_does_not_poll_twice(
 ) -> None:
     server.route("/feed", Reply(200, rss(ITEMS)))
     with UnitOfWork(database) as uow:
-        [lease] = handlers.take_due_sources(uow, utcnow(), 600)
+        [lease] = handlers.take_due_sources(uow, utcnow(), 600, per_host=2)
         uow.commit()
     client = SafeClient(poll_settings)
     assert handlers.poll_source(database, client, poll_settings, lease) is not None
@@ -289,21 +322,26 @@ def test_a_leased_source_is_not_swept_again_until_the_lease_expires(
 ) -> None:
     now = utcnow()
     with UnitOfWork(database) as uow:
-        assert len(handlers.take_due_sources(uow, now, 600)) == 1
+        assert len(handlers.take_due_sources(uow, now, 600, per_host=2)) == 1
         uow.commit()
     with UnitOfWork(database) as uow:
-        assert handlers.take_due_sources(uow, now + dt.timedelta(seconds=599), 600) == []
-        assert len(handlers.take_due_sources(uow, now + dt.timedelta(seconds=601), 600)) == 1
+        assert (
+            handlers.take_due_sources(uow, now + dt.timedelta(seconds=599), 600, per_host=2) == []
+        )
+        assert (
+            len(handlers.take_due_sources(uow, now + dt.timedelta(seconds=601), 600, per_host=2))
+            == 1
+        )
 
 
 def test_poll_now_leases_unless_a_poll_is_on_its_way(database: Database, source_id: int) -> None:
     now = utcnow()
     with UnitOfWork(database) as uow:
-        first = handlers.request_poll(uow, source_id, now, 600)
+        first = handlers.request_poll(uow, source_id, now, 600, per_host=2)
         uow.commit()
     with UnitOfWork(database) as uow:
-        second = handlers.request_poll(uow, source_id, now, 600)
-        missing = handlers.request_poll(uow, 999_999, now, 600)
+        second = handlers.request_poll(uow, source_id, now, 600, per_host=2)
+        missing = handlers.request_poll(uow, 999_999, now, 600, per_host=2)
     assert first is not None and second is None and missing is None
 
 
@@ -382,3 +420,148 @@ def test_a_permanent_redirect_to_an_error_does_not_move_the_source(
     poll()
     moved = source(database, source_id)
     assert (moved.url, moved.previous_url) == (server.url("/gone"), server.url("/feed"))
+
+
+def published_items(count: int, every: dt.timedelta) -> list[Item]:
+    now = time.time()
+    return [
+        Item(f"g{n}", f"خبر {n}", published=now - n * every.total_seconds()) for n in range(count)
+    ]
+
+
+def test_the_interval_adapts_to_how_often_the_outlet_publishes(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    # 42 stories a week (one every 4 hours): 10080 / (42 x 3) = 80 minutes.
+    server.route("/feed", Reply(200, rss(published_items(42, dt.timedelta(hours=4)))))
+    before = utcnow()
+    poll()
+    delay = (source(database, source_id).next_poll_at - before).total_seconds() / 60
+    assert 79 <= delay <= 81
+
+
+def test_a_quiet_outlet_is_polled_at_the_maximum_interval(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    # Nothing published in the last week (the newest story is nine days old).
+    old = [Item(f"g{n}", f"خبر {n}", published=time.time() - (9 + n) * 86400) for n in range(3)]
+    server.route("/feed", Reply(200, rss(old)))
+    before = utcnow()
+    poll()
+    delay = (source(database, source_id).next_poll_at - before).total_seconds() / 60
+    assert 239 <= delay <= 241  # the maximum, 240 minutes
+
+
+def test_cache_control_max_age_is_a_floor(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    server.route("/feed", Reply(200, rss(ITEMS), {"Cache-Control": "public, max-age=7200"}))
+    before = utcnow()
+    poll()
+    assert source(database, source_id).next_poll_at >= before + dt.timedelta(hours=2)
+
+
+def test_a_pinned_interval_wins(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    with database.session() as session:
+        session.execute(update(Source).values(interval_minutes=7))
+        session.commit()
+    server.route("/feed", Reply(200, rss(published_items(42, dt.timedelta(hours=4)))))
+    before = utcnow()
+    poll()
+    delay = (source(database, source_id).next_poll_at - before).total_seconds() / 60
+    assert 6.9 <= delay <= 7.1
+
+
+def test_polls_of_one_host_are_limited(database: Database) -> None:
+    with UnitOfWork(database) as uow:
+        for n in range(5):
+            uow.session.add(
+                Source(name=f"Same host {n}", url=f"https://one.example/{n}.xml", language="ar")
+            )
+        uow.session.add(Source(name="Other host", url="https://two.example/feed", language="ar"))
+        uow.session.add(
+            Source(name="Other port", url="https://one.example:8443/feed", language="ar")
+        )
+        uow.commit()
+    now = utcnow()
+    with UnitOfWork(database) as uow:
+        leases = handlers.take_due_sources(uow, now, 600, per_host=2)
+        uow.commit()
+    with database.session() as session:
+        hosts = Counter(
+            session.scalar(select(Source.host).where(Source.id == lease.source_id))
+            for lease in leases
+        )
+    assert hosts == {"one.example": 2, "two.example": 1, "one.example:8443": 1}
+    with UnitOfWork(database) as uow:
+        assert handlers.take_due_sources(uow, now, 600, per_host=2) == []  # still busy
+        waiting = uow.session.scalar(select(Source.id).where(Source.name == "Same host 4"))
+        assert waiting is not None
+        assert handlers.request_poll(uow, waiting, now, 600, per_host=2) is None
+
+
+def test_a_huge_feed_is_read_up_to_the_cap(
+    database: Database, server: LocalServer, settings: Settings, source_id: int
+) -> None:
+    capped = make_settings(
+        settings.data_dir,
+        database_url=settings.database_url,
+        fetch_allowed_hosts=[server.host_port],
+        poll_max_entries=50,
+    )
+    server.route("/feed", Reply(200, rss([Item(f"g{n}", f"t{n}") for n in range(2000)])))
+    make_due(database, source_id)
+    with UnitOfWork(database) as uow:
+        [lease] = handlers.take_due_sources(uow, utcnow(), 600, per_host=2)
+        uow.commit()
+    report = handlers.poll_source(database, SafeClient(capped), capped, lease)
+    assert report is not None and report.ingest is not None and report.ingest.new == 50
+    assert (
+        source(database, source_id).last_notes == "the feed lists 2,000 entries; read the first 50"
+    )
+
+
+def test_a_wrongly_declared_encoding_is_read_and_noted(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    body = rss([Item("g", "انقطاع المياه في جاسم")]).decode().encode("cp1256")
+    server.route("/feed", Reply(200, body, {"Content-Type": "application/rss+xml; charset=utf-8"}))
+    poll()
+    with database.session() as session:
+        title = session.scalar(select(ArticleRevision.title))
+    assert title == "انقطاع المياه في جاسم"
+    assert source(database, source_id).last_notes == "encoding: declared utf-8; read as cp1256"
+
+
+ARTICLE_PAGE = (CORPUS / "pages" / "jasim-water.html").read_text(encoding="utf-8")
+
+
+def test_a_full_text_source_gets_the_article_page(
+    database: Database, server: LocalServer, poll: Poll, source_id: int
+) -> None:
+    with database.session() as session:
+        session.execute(update(Source).values(full_text=True))
+        session.commit()
+    server.route(
+        "/story/1", Reply(200, ARTICLE_PAGE.encode("cp1256"), {"Content-Type": "text/html"})
+    )
+    server.route("/story/2", Reply(404))
+    server.route("/feed", Reply(200, rss([
+        Item("g1", "انقطاع المياه في جاسم", "<p>ملخص قصير</p>", server.url("/story/1")),
+        Item("g2", "قصة أخرى", "<p>ملخص آخر</p>", server.url("/story/2")),
+    ])))  # fmt: skip
+    poll()
+    with database.session() as session:
+        bodies = dict(
+            session.execute(select(ArticleRevision.title, ArticleRevision.content_html)).all()
+        )
+    assert "ثلاثة أيام بسبب أعطال" in bodies["انقطاع المياه في جاسم"]
+    assert "اتصل بنا" not in bodies["انقطاع المياه في جاسم"]  # navigation left out
+    assert "جميع الحقوق" not in bodies["انقطاع المياه في جاسم"]  # and the footer
+    assert "<p>" in bodies["انقطاع المياه في جاسم"]
+    assert bodies["قصة أخرى"] == ""  # the page failed: the summary stays (in summary_html)
+    assert source(database, source_id).last_notes == "full text: 1 of 2 article pages unreadable"
+    poll()  # stories already stored are not fetched again
+    assert len(server.hits("/story/1")) == 1

@@ -265,3 +265,20 @@ def test_metrics_can_require_a_token(settings: Settings) -> None:
         assert "crossfeed_articles" in allowed.text
     finally:
         guarded.stop()
+
+
+def test_admins_update_sources(web: WebServer, database: Database, tokens: dict[Role, str]) -> None:
+    source = make_source(database, "Horan")
+    path = f"/api/v1/sources/{source}"
+    assert (
+        web.request("PATCH", path, tokens[Role.EDITOR], json={"full_text": True}).status_code == 403
+    )
+    pinned = web.request(
+        "PATCH", path, tokens[Role.ADMIN], json={"interval_minutes": 30, "full_text": True}
+    )
+    assert (pinned.json()["interval_minutes"], pinned.json()["full_text"]) == (30, True)
+    unpinned = web.request("PATCH", path, tokens[Role.ADMIN], json={"interval_minutes": None})
+    assert unpinned.json()["interval_minutes"] is None
+    assert unpinned.json()["full_text"] is True  # untouched
+    bad = web.request("PATCH", path, tokens[Role.ADMIN], json={"name": None})
+    assert bad.status_code == 422

@@ -51,3 +51,8 @@ class WebServer:
 
     def post(self, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
         return self.api.post(path, token, **kwargs)
+
+    def request(
+        self, method: str, path: str, token: str | None = None, **kwargs: Any
+    ) -> requests.Response:
+        return self.api.request(method, path, token, **kwargs)

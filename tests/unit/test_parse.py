@@ -125,7 +125,8 @@ def test_ttl_is_read() -> None:
     [
         (b"", "empty document"),
         (b"   \n", "empty document"),
-        (b"<html><body><p>not a feed</p></body></html>", "not an RSS or Atom feed"),
+        (b"<html><body><p>not a feed</p></body></html>", "serves a web page, not a feed"),
+        (b'<?xml version="1.0"?><note><to>x</to></note>', "not an RSS or Atom feed"),
         (b'{"hello": "world"}', "not a JSON Feed"),
         (b"{not json", "invalid JSON"),
         (b'{"version": "https://jsonfeed.org/version/1.1", "items": 3}', "items list"),

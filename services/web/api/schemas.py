@@ -33,7 +33,16 @@ class SourceOut(Out):
     last_outcome: str | None
     last_status_code: int | None
     last_error: str | None
+    last_notes: str | None
     consecutive_failures: int
+    full_text: bool
+    identity_rule: str
+    identity_note: str | None
+    previous_url: str | None
+    websub_state: str
+    websub_hub: str | None
+    websub_lease_until: dt.datetime | None
+    websub_error: str | None
     created_at: dt.datetime
 
 

@@ -47,6 +47,13 @@ def add_source(body: admin.SourceCreate, uow: UoW, _user: Admin) -> SourceOut:
     return SourceOut.model_validate(source)
 
 
+@router.patch("/{source_id}", response_model=SourceOut)
+def update_source(source_id: int, body: admin.SourceUpdate, uow: UoW, _user: Admin) -> SourceOut:
+    source = admin.update_source(uow, source_id, body)
+    uow.commit()
+    return SourceOut.model_validate(source)
+
+
 @router.get("/{source_id}", response_model=SourceOut)
 def get_source(source_id: int, uow: UoW, _user: CurrentUser) -> SourceOut:
     return SourceOut.model_validate(admin.find_source(uow, source_id))
