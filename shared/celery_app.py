@@ -138,6 +138,11 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
             "schedule": dt.timedelta(seconds=settings.poll_sweep_seconds),
             "options": {"expires": settings.poll_sweep_seconds},
         },
+        "websub-subscriptions": {
+            "task": "poller.sweep_websub",
+            "schedule": dt.timedelta(minutes=5),
+            "options": {"expires": 300},
+        },
     }
 
 

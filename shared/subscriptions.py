@@ -34,6 +34,7 @@ class Consumer:
 
 SUBSCRIPTIONS: dict[str, tuple[Consumer, ...]] = {
     ev.SourcePollRequested.type: (Consumer("poller.poll_requested"),),
+    ev.SourceContentPushed.type: (Consumer("poller.content_pushed"),),
     ev.ArticleIngested.type: (
         Consumer("enricher.article_ingested"),
         Consumer("review.article_ingested"),

@@ -23,7 +23,7 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shared import metrics
+from shared import metrics, websub
 from shared.db import TRANSIENT_ERRORS, Database
 from shared.domain.states import PollOutcome, SourceStatus
 from shared.feeds.parse import FeedParseError, ParsedFeed, parse_feed
@@ -61,6 +61,7 @@ class PollReport:
     error: str | None = None
     ingest: IngestReport | None = None
     notes: list[str] = field(default_factory=list)
+    subscribe: bool = False  # the feed names a WebSub hub we should subscribe to
 
 
 def policy(settings: Settings) -> IntervalPolicy:
@@ -349,19 +350,40 @@ def _finish(
             _record_failure(source, settings, now, report, reading)
         else:
             if reading.feed is not None:
-                rule, note = identity_rule(source.identity_rule, reading.feed.entries)
-                if note:
-                    source.identity_rule, source.identity_note = rule, f"{now:%Y-%m-%d}: {note}"
-                    report.notes.append(note)
-                    log.warning("identity_rule_changed", rule=rule, why=note)
-                report.ingest = ingest_feed(uow, source, reading.feed, now)
+                report.ingest = store_feed(uow, source, reading.feed, now, report.notes)
                 source.content_hash = reading.fingerprint
+                report.subscribe = _note_hub(source, settings, reading)
             _record_success(uow, source, settings, now, report, reading)
         source.poll_lease_token = None
         source.poll_lease_until = None
         source.last_polled_at = now
         uow.commit()
     return report
+
+
+def store_feed(
+    uow: UnitOfWork, source: Source, feed: ParsedFeed, now: dt.datetime, notes: list[str]
+) -> IngestReport:
+    """Ingest a parsed feed (polled or pushed) under the source's identity rule, changing the
+    rule first when the feed breaks it."""
+    rule, note = identity_rule(source.identity_rule, feed.entries)
+    if note:
+        source.identity_rule, source.identity_note = rule, f"{now:%Y-%m-%d}: {note}"
+        notes.append(note)
+        log.warning("identity_rule_changed", rule=rule, why=note)
+    return ingest_feed(uow, source, feed, now)
+
+
+def _note_hub(source: Source, settings: Settings, reading: _Reading) -> bool:
+    """Record a WebSub hub the feed (or its Link header) names; True to subscribe now."""
+    feed, result = reading.feed, reading.result
+    assert feed is not None
+    assert result is not None
+    hub = feed.hub_url or result.link("hub")
+    self_url = feed.self_url or result.link("self")
+    if not hub or not hub.startswith(("http://", "https://")):
+        return False
+    return websub.prepare(source, settings, hub, self_url or source.url)
 
 
 def _record_success(

@@ -8,14 +8,14 @@ from celery import current_app
 from sqlalchemy import select
 
 from shared.db import get_database
-from shared.domain.events import SourcePollRequested
+from shared.domain.events import SourceContentPushed, SourcePollRequested
 from shared.http import SafeClient
 from shared.models import Source, utcnow
 from shared.settings import get_settings
 from shared.tasks import consumer, task
 from shared.uow import UnitOfWork
 
-from . import handlers
+from . import handlers, websub
 
 
 @functools.cache
@@ -49,6 +49,8 @@ def poll_source(source_id: int, token: str) -> None:
     )
     if report is not None:
         _next_of_same_host(source_id)
+    if report is not None and report.subscribe:
+        current_app.send_task("poller.websub_subscribe", args=[source_id], queue="poll")
 
 
 def _next_of_same_host(source_id: int) -> None:
@@ -75,3 +77,24 @@ def poll_requested(uow: UnitOfWork, event: SourcePollRequested) -> None:
     )
     if lease is not None:
         uow.after_commit(functools.partial(_send_poll, lease))
+
+
+@task("poller.websub_subscribe")
+def websub_subscribe(source_id: int) -> None:
+    websub.subscribe(get_database(), _client(), get_settings(), source_id)
+
+
+@task("poller.sweep_websub")
+def sweep_websub() -> int:
+    """Beat: (re)send subscription requests that are due (renewals, retries)."""
+    with UnitOfWork() as uow:
+        due = websub.due_subscriptions(uow, get_settings(), utcnow())
+        uow.commit()
+    for source_id in due:
+        current_app.send_task("poller.websub_subscribe", args=[source_id], queue="poll")
+    return len(due)
+
+
+@consumer("poller.content_pushed", SourceContentPushed)
+def content_pushed(uow: UnitOfWork, event: SourceContentPushed) -> None:
+    websub.ingest_pushed(uow, get_settings(), event.document_id)

@@ -13,7 +13,7 @@ from shared.celery_app import create_celery_app
 from shared.db import get_database
 from shared.settings import Settings, get_settings
 
-from . import health, pages, problems
+from . import health, pages, problems, websub
 from .api import articles, me, sources
 
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(websub.router)
     for router in (articles.router, sources.router, me.router):
         app.include_router(router, prefix="/api/v1")
 

@@ -34,6 +34,14 @@ class SourcePollRequested(Event):
     source_id: int
 
 
+class SourceContentPushed(Event):
+    """A WebSub hub pushed a feed document for a source; it waits in pushed_documents."""
+
+    type = "source.content_pushed"
+    source_id: int
+    document_id: int
+
+
 class ArticleIngested(Event):
     """The poller stored a new source article."""
 
@@ -70,7 +78,14 @@ class ArticleEnriched(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
-    for cls in (SourcePollRequested, ArticleIngested, SourceRevised, ArticleQueued, ArticleEnriched)
+    for cls in (
+        SourcePollRequested,
+        SourceContentPushed,
+        ArticleIngested,
+        SourceRevised,
+        ArticleQueued,
+        ArticleEnriched,
+    )
 }
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
+from requests.utils import parse_header_links
 
 from shared import __version__
 from shared.http.addresses import AddressGuard
@@ -43,6 +44,13 @@ class FetchResult:
     @property
     def retry_after(self) -> dt.timedelta | None:
         return parse_retry_after(self.headers.get("Retry-After"))
+
+    def link(self, rel: str) -> str | None:
+        """The URL of the first `Link: <url>; rel="..."` header with this relation."""
+        for link in parse_header_links(self.headers.get("Link", "")):
+            if rel in link.get("rel", "").split():
+                return link.get("url")
+        return None
 
 
 class SafeClient:

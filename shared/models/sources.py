@@ -83,6 +83,7 @@ class Source(Base):
     websub_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     websub_secret_encrypted: Mapped[str | None] = mapped_column(Text)
     websub_lease_until: Mapped[dt.datetime | None]
+    websub_requested_at: Mapped[dt.datetime | None]  # last subscription request sent to the hub
     websub_error: Mapped[str | None] = mapped_column(Text)
 
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -15,11 +15,17 @@ from tests.support.api import Api
 from tests.support.wait import wait_for
 
 
+def listening_socket() -> socket.socket:
+    """A socket bound to a free port on 127.0.0.1, to know the port before the settings."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 class WebServer:
-    def __init__(self, settings: Settings) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+    def __init__(self, settings: Settings, sock: socket.socket | None = None) -> None:
+        self.sock = sock or listening_socket()
         self.port = int(self.sock.getsockname()[1])
         self.app = create_app(settings)
         config = uvicorn.Config(self.app, log_config=None, lifespan="off", access_log=False)
