@@ -36,7 +36,8 @@ services:
 	scripts/ensure-services.sh
 
 ## make bench: the benchmarks under bench/, each printing figures and a ratio against a peer
-bench: $(VENV)/.test services
+bench: $(VENV)/.test
+	scripts/ensure-services.sh --bench
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 ## make lock: refreeze constraints.txt from a fresh install of pyproject.toml's ranges

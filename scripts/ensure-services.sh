@@ -75,7 +75,15 @@ ensure_compose_validator() {
   command -v docker-compose >/dev/null || apt_install docker-compose
 }
 
+# make bench also compares against peers that Debian packages (bench/poll.py: newsboat).
+ensure_bench_peers() {
+  command -v newsboat >/dev/null || apt_install newsboat
+}
+
 ensure_postgres
 ensure_redis
 ensure_compose_validator
+if [ "${1:-}" = "--bench" ]; then
+  ensure_bench_peers
+fi
 say "PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT and docker-compose are ready"

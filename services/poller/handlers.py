@@ -94,7 +94,7 @@ def take_due_sources(
     """Lease active sources whose poll is due, at most `per_host` polls per host at a time
     (only sources of `host`, when given)."""
     query = (
-        select(Source)
+        select(Source.id, Source.host)
         .where(
             Source.status == SourceStatus.ACTIVE,
             Source.next_poll_at <= now,
@@ -106,14 +106,21 @@ def take_due_sources(
     )
     if host is not None:
         query = query.where(Source.host == host)
-    sources = uow.session.scalars(query).all()
+    due = uow.session.execute(query).all()
     busy = _busy_hosts(uow, now)
     leases = []
-    for source in sources:
-        if busy[source.host] >= per_host:
+    for source_id, source_host in due:
+        if busy[source_host] >= per_host:
             continue  # due, and taken by a later sweep once a poll of its host finishes
-        busy[source.host] += 1
-        leases.append(_lease(source, now, lease_seconds))
+        busy[source_host] += 1
+        leases.append(PollLease(source_id, str(uuid.uuid4())))
+    if leases:
+        until = now + dt.timedelta(seconds=lease_seconds)
+        uow.session.execute(
+            update(Source),
+            [{"id": lease.source_id, "poll_lease_token": lease.token, "poll_lease_until": until}
+             for lease in leases],
+        )  # fmt: skip
     return leases
 
 
@@ -158,7 +165,7 @@ def _start(database: Database, lease: PollLease, lease_seconds: int) -> _Target 
     own = str(uuid.uuid4())
     now = utcnow()
     with UnitOfWork(database) as uow:
-        swapped = uow.session.execute(
+        row = uow.session.execute(
             update(Source)
             .where(
                 Source.id == lease.source_id,
@@ -168,16 +175,16 @@ def _start(database: Database, lease: PollLease, lease_seconds: int) -> _Target 
             .values(
                 poll_lease_token=own, poll_lease_until=now + dt.timedelta(seconds=lease_seconds)
             )
+            .returning(
+                Source.url, Source.etag, Source.last_modified, Source.content_hash,
+                Source.full_text, Source.identity_rule,
+            )
             .execution_options(synchronize_session=False)
-        )
-        if getattr(swapped, "rowcount", 0) != 1:
+        ).first()  # fmt: skip
+        if row is None:
             return None
-        s = uow.session.get_one(Source, lease.source_id)
-        target = _Target(
-            own, s.url, s.etag, s.last_modified, s.content_hash, s.full_text, s.identity_rule
-        )
         uow.commit()
-    return target
+    return _Target(own, *row)
 
 
 # --- 2, 3. fetch and read --------------------------------------------------------------------

@@ -65,7 +65,7 @@ class Source(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(default=0)
     # Raw bytes of the last document that failed to parse, bounded, for debugging.
-    last_failed_body: Mapped[bytes | None]
+    last_failed_body: Mapped[bytes | None] = mapped_column(deferred=True)  # loaded when read
     # What the last good poll noticed without failing: a wrong encoding, entries skipped.
     last_notes: Mapped[str | None] = mapped_column(Text)
 

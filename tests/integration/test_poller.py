@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import undefer
 
 from services.poller import handlers
 from services.poller.ingest import ingest_feed
@@ -77,7 +78,7 @@ def make_due(database: Database, source_id: int) -> None:
 
 def source(database: Database, source_id: int) -> Source:
     with database.session() as session:
-        return session.get_one(Source, source_id)
+        return session.get_one(Source, source_id, options=[undefer(Source.last_failed_body)])
 
 
 def events(database: Database) -> list[tuple[str, dict[str, object]]]:
