@@ -4,7 +4,7 @@
 feed, as measured for real Arabic feeds in shared/FACTS) and serves them from several ports
 (each port is a "host" for the poller's per-host limit), with ETag and Last-Modified, 304 for
 unchanged feeds, and a small added latency. `change(fraction)` publishes a new story in that
-share of the feeds.
+share of the feeds; `grow(feeds, items)` makes some feeds huge (for memory bounds).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class FeedFarm:
         self.latency = latency
         self.pool = _pool()
         self.generation = [0] * feeds  # how many new stories each feed has published
+        self.items_of: dict[int, int] = {}  # feeds with another number of items
         self.requests = 0
         self.not_modified = 0
         self._lock = threading.Lock()
@@ -75,6 +76,15 @@ class FeedFarm:
                 changed += 1
         return changed
 
+    def grow(self, feeds: range, items: int) -> int:
+        """Give these feeds `items` items each (and a new story, so the ETag changes)."""
+        with self._lock:
+            for n in feeds:
+                self.items_of[n] = items
+                self.generation[n] += 1
+                self._cache.pop(n, None)
+        return len(feeds)
+
     def document(self, n: int) -> tuple[bytes, str, str]:
         """The feed's bytes, ETag and Last-Modified."""
         with self._lock:
@@ -82,9 +92,10 @@ class FeedFarm:
             if cached:
                 return cached
             generation = self.generation[n]
-        newest = generation + self.items - 1
+            count = self.items_of.get(n, self.items)
+        newest = generation + count - 1
         items = []
-        for k in range(newest, generation - 1, -1):  # newest first, `items` of them
+        for k in range(newest, generation - 1, -1):  # newest first, `count` of them
             article = self.pool[(n * 7 + k) % len(self.pool)]
             published = email.utils.formatdate(1_764_000_000 + k * 3600, usegmt=True)
             items.append(

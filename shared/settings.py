@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     poll_per_host: int = Field(2, ge=1)
     # Entries read from one document; the rest of a 20,000-item feed is left (and noted).
     poll_max_entries: int = Field(500, ge=1)
+    # Feed bytes parsed at once per process (parsing takes about 6x a document's size).
+    poll_parse_budget_mib: int = Field(32, ge=1)
     # Summary-only sources: article pages fetched per poll, at most.
     full_text_per_poll: int = Field(10, ge=0)
     # WebSub: lease asked of hubs, and how often a pushed-to source is still polled.

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import time
@@ -26,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from shared import metrics, websub
 from shared.db import TRANSIENT_ERRORS, Database
 from shared.domain.states import PollOutcome, SourceStatus
+from shared.feeds.budget import ByteBudget
 from shared.feeds.parse import FeedParseError, ParsedFeed, parse_feed
 from shared.http import FetchError, FetchResult, SafeClient
 from shared.logs import bind_context
@@ -238,24 +240,44 @@ def _read(reading: _Reading, target: _Target, settings: Settings) -> None:
         return
     started = time.perf_counter()
     try:
-        feed = parse_feed(result.body, result.url, result.headers.get("Content-Type"))
+        with parse_budget(settings).hold(len(result.body)):
+            feed = parse_feed(
+                result.body,
+                result.url,
+                result.headers.get("Content-Type"),
+                max_entries=settings.poll_max_entries,
+            )
     except FeedParseError as exc:
         reading.outcome = PollOutcome.ERROR
         reading.error = f"cannot parse the feed: {exc}"
         return
     finally:
         metrics.PARSE_SECONDS.observe(time.perf_counter() - started)
-    if feed.encoding_note:
-        reading.notes.append(f"encoding: {feed.encoding_note}")
-    if feed.skipped:
-        reading.notes.append(f"{feed.skipped} unreadable entries skipped")
-    if len(feed.entries) > settings.poll_max_entries:
-        reading.notes.append(
-            f"the feed lists {len(feed.entries):,} entries; read the first "
-            f"{settings.poll_max_entries:,}"
-        )
-        feed.entries = feed.entries[: settings.poll_max_entries]
+    reading.notes.extend(feed_notes(feed))
     reading.feed = feed
+
+
+@functools.cache
+def _budget(total_bytes: int) -> ByteBudget:
+    return ByteBudget(total_bytes)
+
+
+def parse_budget(settings: Settings) -> ByteBudget:
+    """The process's budget of document bytes parsed at once (shared by its threads)."""
+    return _budget(settings.poll_parse_budget_mib * 2**20)
+
+
+def feed_notes(feed: ParsedFeed) -> list[str]:
+    """What a good parse noticed, for the source's health."""
+    notes = []
+    if feed.encoding_note:
+        notes.append(f"encoding: {feed.encoding_note}")
+    if feed.skipped:
+        notes.append(f"{feed.skipped} unreadable entries skipped")
+    read = feed.skipped + len(feed.entries)
+    if feed.listed > read:
+        notes.append(f"the feed lists {feed.listed:,} entries; read the first {read:,}")
+    return notes
 
 
 def _fill_full_text(

@@ -22,7 +22,7 @@ from shared.models import PushedDocument, Source, utcnow
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
-from .handlers import store_feed
+from .handlers import feed_notes, parse_budget, store_feed
 
 log = structlog.get_logger(__name__)
 
@@ -90,13 +90,18 @@ def ingest_pushed(uow: UnitOfWork, settings: Settings, document_id: int) -> int:
     bind_context(source_id=source.id)
     document.processed_at = now = utcnow()
     try:
-        feed = parse_feed(document.body, source.url, document.content_type)
+        with parse_budget(settings).hold(len(document.body)):
+            feed = parse_feed(
+                document.body,
+                source.url,
+                document.content_type,
+                max_entries=settings.poll_max_entries,
+            )
     except FeedParseError as exc:
         log.warning("websub_push_unreadable", error=str(exc))
         source.last_notes = f"a pushed document could not be read: {exc}"[:2000]
         return 0
-    feed.entries = feed.entries[: settings.poll_max_entries]
-    notes: list[str] = []
+    notes = feed_notes(feed)
     report = store_feed(uow, source, feed, now, notes)
     log.info("websub_push_ingested", new=report.new, revised=report.revised)
     return report.new

@@ -79,6 +79,7 @@ class ParsedFeed:
     hub_url: str | None = None
     self_url: str | None = None
     skipped: int = 0  # entries that could not be read
+    listed: int = 0  # entries in the document, read or not (see max_entries)
     encoding: str = "utf-8"  # what the document really was in
     encoding_note: str | None = None  # set when the declaration was wrong or missing
 
@@ -90,16 +91,19 @@ def _clip_key(value: str) -> str:
     return value[:400] + "#" + hashlib.sha256(value.encode()).hexdigest()
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
-    """Parse a feed document fetched from `url`."""
+def parse_feed(
+    body: bytes, url: str, content_type: str | None = None, max_entries: int | None = None
+) -> ParsedFeed:
+    """Parse a feed document fetched from `url`, reading its first `max_entries` entries (all
+    when None); `listed` says how many it has."""
     if not body.strip():
         raise FeedParseError("empty document")
     try:
         decoded = to_utf8(body, content_type)
         if _looks_like_json(decoded.body, content_type):
-            feed = _parse_json_feed(decoded.body, url)
+            feed = _parse_json_feed(decoded.body, url, max_entries)
         else:
-            feed = _parse_xml_feed(decoded.body, url, decoded.content_type)
+            feed = _parse_xml_feed(decoded.body, url, decoded.content_type, max_entries)
         feed.encoding = decoded.encoding
         if decoded.guessed:
             said = f"declared {decoded.declared}" if decoded.declared else "no encoding declared"
@@ -130,7 +134,9 @@ def _looks_like_json(body: bytes, content_type: str | None) -> bool:
     return body.lstrip()[:1] == b"{"
 
 
-def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+def _parse_xml_feed(
+    body: bytes, url: str, content_type: str | None, max_entries: int | None
+) -> ParsedFeed:
     headers = {"content-type": content_type} if content_type else {}
     # No content-location: feedparser would resolve relative ids against it (see above). Its
     # own sanitiser and URI resolution are off too: nh3 does both, faster and stricter.
@@ -147,7 +153,8 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFe
     feed_link = _absolute(_text(feed.get("link")), url)
     entries: list[ParsedEntry] = []
     skipped = 0
-    for entry in parsed.entries:
+    # Entries past the cap are not converted: sanitising them would cost time and memory.
+    for entry in parsed.entries[:max_entries]:
         try:
             entries.append(_xml_entry(entry, url))
         except (TypeError, ValueError, AttributeError, KeyError):
@@ -166,6 +173,7 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> ParsedFe
             next((_text(k.get("href")) for k in links if k.get("rel") == "self"), ""), url
         ),
         skipped=skipped,
+        listed=len(parsed.entries),
     )
 
 
@@ -200,7 +208,7 @@ def _own(entry: Any, key: str) -> Any:
     return dict.get(entry, key)
 
 
-def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+def _parse_json_feed(body: bytes, url: str, max_entries: int | None) -> ParsedFeed:
     try:
         doc = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -213,7 +221,7 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     home = _absolute(_text(doc.get("home_page_url")), url)
     entries: list[ParsedEntry] = []
     skipped = 0
-    for item in items:
+    for item in items[:max_entries]:
         if not isinstance(item, dict):
             skipped += 1
             continue
@@ -231,6 +239,7 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
         ),
         self_url=_absolute(_text(doc.get("feed_url")), url),
         skipped=skipped,
+        listed=len(items),
     )
 
 

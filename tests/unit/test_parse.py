@@ -246,3 +246,12 @@ def test_any_rss_text_parses(items: list[tuple[str, str, str]]) -> None:
     body = rss([Item(guid or None, title, f"<p>{text}</p>") for guid, text, title in items])
     feed = parse_feed(body, URL)
     assert len(feed.entries) + feed.skipped <= len(items)
+
+
+@pytest.mark.parametrize("build", [rss, atom, json_feed])
+def test_max_entries_reads_the_first_entries_and_counts_them_all(build: object) -> None:
+    items = [Item(f"g{n}", f"خبر {n}", f"<p>{n}</p>", f"https://o.example/{n}") for n in range(9)]
+    feed = parse_feed(build(items), URL, max_entries=4)  # type: ignore[operator]
+    assert [e.guid for e in feed.entries] == ["g0", "g1", "g2", "g3"]
+    assert feed.listed == 9
+    assert parse_feed(build(items), URL).listed == 9  # type: ignore[operator]
