@@ -109,7 +109,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "timezone": "UTC",
         "beat_schedule": beat_schedule(settings),
         # Beat wakes at least once per sweep interval (and so renews RedBeat's lock in time).
-        "beat_max_loop_interval": settings.poll_sweep_seconds,
+        "beat_max_loop_interval": min(settings.poll_sweep_seconds, settings.review_sweep_seconds),
     }
     if redis:
         # One beat only: RedBeat holds a lock in Redis, so a second beat (a scaled or restarted
@@ -137,6 +137,11 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
             "task": "poller.sweep_due_sources",
             "schedule": dt.timedelta(seconds=settings.poll_sweep_seconds),
             "options": {"expires": settings.poll_sweep_seconds},
+        },
+        "review-timers": {
+            "task": "review.sweep_timers",
+            "schedule": dt.timedelta(seconds=settings.review_sweep_seconds),
+            "options": {"expires": settings.review_sweep_seconds},
         },
         "websub-subscriptions": {
             "task": "poller.sweep_websub",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CrossfeedError(Exception):
     """Base of errors caused by the request, not by a bug."""
@@ -9,9 +11,12 @@ class CrossfeedError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, **extra: object) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra: dict[str, Any] = (
+            extra  # more members of the problem document (e.g. the current version)
+        )
 
 
 class NotFound(CrossfeedError):
@@ -22,6 +27,11 @@ class NotFound(CrossfeedError):
 class Conflict(CrossfeedError):
     status = 409
     title = "Conflict"
+
+
+class Unauthorized(CrossfeedError):
+    status = 401
+    title = "Unauthorized"
 
 
 class Forbidden(CrossfeedError):

@@ -89,6 +89,20 @@ class Settings(BaseSettings):
     poll_max_failures: int = Field(10, ge=1)
     poll_lease_seconds: int = Field(600, ge=10)
 
+    # Review: a translator's claim lapses after this long without a save; timers (claim
+    # expiry, scheduled publication) are swept this often.
+    claim_minutes: int = Field(24 * 60, ge=1)
+    # A token from `POST /api/v1/login` (the web UI's sign-in) lasts this long.
+    login_token_hours: int = Field(12, ge=1, le=24 * 90)
+    review_sweep_seconds: float = Field(30.0, gt=0)
+
+    # Machine-translation drafts: none, or a LibreTranslate server (its host:port must be in
+    # FETCH_ALLOWED_HOSTS when it runs on a private address, as in docker compose).
+    mt_provider: Literal["none", "libretranslate"] = "none"
+    mt_url: str = "http://127.0.0.1:5000"
+    mt_api_key: str | None = None
+    mt_target_language: str = "en"
+
     # Outbox relay: dispatch, and redispatch of events a consumer never acknowledged
     relay_interval_seconds: float = Field(0.2, gt=0)
     relay_batch_size: int = Field(200, ge=1)

@@ -45,6 +45,9 @@ SUBSCRIPTIONS: dict[str, tuple[Consumer, ...]] = {
     ),
     ev.ArticleQueued.type: (),
     ev.ArticleEnriched.type: (),
+    ev.ArticleTransitioned.type: (),  # the audit trail; the history table is its readable form
+    ev.ArticlePublished.type: (),  # the publisher subscribes (issue 6)
+    ev.ArticleWithdrawn.type: (),  # the publisher subscribes (issue 6)
 }
 
 

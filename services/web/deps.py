@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shared.admin.users import needs_touch, touch_token, user_for_token
 from shared.db import Database
 from shared.domain.states import Role
+from shared.http import SafeClient
 from shared.models import User
 from shared.settings import Settings
 from shared.uow import UnitOfWork
@@ -31,6 +32,14 @@ def get_database(request: Request) -> Database:
     return database
 
 
+def http_client(request: Request) -> SafeClient:
+    """The app's client for calls outside (machine translation); made on first use."""
+    client: SafeClient | None = getattr(request.app.state, "http", None)
+    if client is None:
+        client = request.app.state.http = SafeClient(request.app.state.settings)
+    return client
+
+
 def get_uow(
     request: Request, database: Annotated[Database, Depends(get_database)]
 ) -> Iterator[UnitOfWork]:
@@ -42,10 +51,26 @@ def get_uow(
 UoW = Annotated[UnitOfWork, Depends(get_uow)]
 
 
-def current_user(
-    uow: UoW,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
+def get_reading_uow(database: Annotated[Database, Depends(get_database)]) -> Iterator[UnitOfWork]:
+    """A read-only unit of work for a request that writes in units of its own, after slow work
+    (a call to another service) that must not hold the write lock."""
+    with UnitOfWork(database, read_only=True) as uow:
+        yield uow
+
+
+ReadingUoW = Annotated[UnitOfWork, Depends(get_reading_uow)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def current_user(uow: UoW, credentials: Credentials) -> User:
+    return _authenticate(uow, credentials)
+
+
+def current_user_reading(uow: ReadingUoW, credentials: Credentials) -> User:
+    return _authenticate(uow, credentials)
+
+
+def _authenticate(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(
             401,
@@ -81,6 +106,8 @@ def _touch(database: Database, token_id: int) -> None:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+# The same user, authenticated without opening a writing transaction.
+ReadingUser = Annotated[User, Depends(current_user_reading)]
 
 
 def require(role: Role) -> Callable[[User], User]:

@@ -34,7 +34,7 @@ def problem(
 def install(app: FastAPI) -> None:
     @app.exception_handler(CrossfeedError)
     async def _domain(_request: Request, exc: CrossfeedError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail)
+        return problem(exc.status, exc.title, exc.detail, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

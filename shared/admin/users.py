@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.domain.states import Role
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, Unauthorized
 from shared.models import ApiToken, User, utcnow
-from shared.security import hash_password, hash_token, new_token, token_prefix
+from shared.security import hash_password, hash_token, new_token, token_prefix, verify_password
 from shared.uow import UnitOfWork
 
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
@@ -100,3 +100,60 @@ def touch_token(uow: UnitOfWork, token_id: int) -> None:
     uow.session.execute(
         update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
     )
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    role: Role | None = None
+    display_name: str | None = Field(None, max_length=200)
+    active: bool | None = None
+    password: str | None = Field(None, min_length=8, max_length=1024)
+
+
+def list_users(uow: UnitOfWork) -> list[User]:
+    return list(uow.session.scalars(select(User).order_by(User.username)))
+
+
+def update_user(uow: UnitOfWork, username: str, data: UserUpdate, acting: User) -> User:
+    """Change a user's role, name, password or standing. Deactivating a user revokes every
+    token they hold; an admin cannot demote or deactivate themselves (someone must remain)."""
+    user = find_user(uow, username)
+    if user.id == acting.id and (
+        data.active is False or (data.role is not None and data.role != Role.ADMIN)
+    ):
+        raise Conflict("you cannot demote or deactivate yourself; ask another admin")
+    if data.role is not None:
+        user.role = data.role
+    if data.display_name is not None:
+        user.display_name = data.display_name
+    if data.password is not None:
+        set_password(uow, user, data.password)
+    if data.active is not None:
+        user.active = data.active
+        if not data.active:
+            uow.session.execute(
+                update(ApiToken)
+                .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+    uow.session.flush()
+    return user
+
+
+# Verified when the name is unknown, so a wrong name costs the same time as a wrong password
+# and the answer's timing does not tell which names exist.
+_DUMMY_HASH = hash_password("not-a-real-password-" + new_token("x"))
+
+
+def login(
+    uow: UnitOfWork, username: str, password: str, lifetime: dt.timedelta
+) -> tuple[User, str, dt.datetime]:
+    """Check a password; a new expiring token for the user. Unauthorized (401) otherwise."""
+    user = uow.session.scalar(select(User).where(User.username == username))
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    valid = verify_password(stored, password)
+    if user is None or not user.active or user.password_hash is None or not valid:
+        raise Unauthorized("wrong username or password")
+    expires_at = utcnow() + lifetime
+    return user, issue_token(uow, user, name="login", expires_at=expires_at), expires_at

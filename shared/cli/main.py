@@ -17,6 +17,7 @@ from shared.metrics import serve_metrics
 from shared.subscriptions import QUEUES
 
 from . import admin, up
+from .articles import articles
 from .common import console, err, load_settings, user_errors
 from .outbox import outbox
 from .status import status
@@ -28,6 +29,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
+app.add_typer(articles, name="articles")
 app.add_typer(admin.sources, name="sources")
 app.add_typer(admin.users, name="users")
 app.add_typer(admin.partners, name="partners")

@@ -76,6 +76,34 @@ class ArticleEnriched(Event):
     subject: str  # "source" or "translation"
 
 
+class ArticleTransitioned(Event):
+    """Someone (or a timer, actor_id None) took a workflow action; the audit trail's event."""
+
+    type = "article.transitioned"
+    article_id: int
+    action: str
+    from_state: str
+    to_state: str
+    actor_id: int | None = None
+    translation_id: int | None = None
+
+
+class ArticlePublished(Event):
+    """An approved translation is to go out to every destination (again, for a correction)."""
+
+    type = "article.published"
+    article_id: int
+    translation_id: int
+    correction: bool = False
+
+
+class ArticleWithdrawn(Event):
+    """A published article is to be taken down from every destination that has it."""
+
+    type = "article.withdrawn"
+    article_id: int
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -85,6 +113,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SourceRevised,
         ArticleQueued,
         ArticleEnriched,
+        ArticleTransitioned,
+        ArticlePublished,
+        ArticleWithdrawn,
     )
 }
 

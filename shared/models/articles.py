@@ -27,6 +27,9 @@ class Article(Base):
         Index("ix_articles_source_published", "source_id", "source_published_at"),
         # Feeds whose identity rule changed are matched by link too.
         Index("ix_articles_source_url", "source_id", "url"),
+        # The review timers: lapsed claims, scheduled publication.
+        Index("ix_articles_claim_expires_at", "claim_expires_at"),
+        Index("ix_articles_scheduled_for", "scheduled_for"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +51,10 @@ class Article(Base):
     published_at: Mapped[dt.datetime | None]
     queued_at: Mapped[dt.datetime | None]  # put on the desk by the review service
     source_revised: Mapped[bool] = mapped_column(default=False)  # flag for the translator
+    # The newest translation version, and the one an editor approved (publishing needs both to
+    # be the same). A plain column, not a foreign key, where translations point back here.
+    current_translation_id: Mapped[int | None]
+    approved_translation_id: Mapped[int | None]
     # Optimistic lock for editorial writes (workflow, translation): compare-and-set by the
     # review handlers, so a stale write is refused (409). Not an ORM version counter, because
     # the poller storing a new source revision must not invalidate a translator's save.

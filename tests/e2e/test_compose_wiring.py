@@ -32,7 +32,9 @@ from tests.support.wait import wait_for
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 INFRA = {"postgres", "redis"}
-APP_SERVICES = sorted(set(COMPOSE["services"]) - INFRA)
+# Third-party services behind a profile, off unless asked for (machine translation).
+OPTIONAL = {"libretranslate"}
+APP_SERVICES = sorted(set(COMPOSE["services"]) - INFRA - OPTIONAL)
 # What `.env` provides in production; the values here only have to be valid.
 COMPOSE_VARIABLES = {"CROSSFEED_SECRET_KEY": SECRET, "POSTGRES_PASSWORD": "unused-locally"}
 _VARIABLE = re.compile(r"\$\{(\w+)(?::([?-])([^}]*))?\}")
@@ -78,6 +80,8 @@ def test_the_compose_file_is_wired_as_documented() -> None:
     ]  # fmt: skip
     for name in INFRA:
         assert services[name]["healthcheck"]["test"], name
+    for name in OPTIONAL:
+        assert services[name]["profiles"], name
     redis_command = " ".join(services["redis"]["command"])
     assert "--maxmemory-policy noeviction" in redis_command
     assert "--appendonly yes" in redis_command
@@ -101,7 +105,7 @@ def test_the_compose_file_is_wired_as_documented() -> None:
         "review": ["worker", "--queues", "review"],
         "publisher": ["worker", "--queues", "publish"],
     }
-    assert set(COMPOSE["volumes"]) == {"pgdata", "redisdata", "data"}
+    assert set(COMPOSE["volumes"]) == {"pgdata", "redisdata", "data", "ltmodels"}
     # Published on the host's loopback only.
     assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
 

@@ -30,6 +30,7 @@ def test_help_lists_the_commands(env: dict[str, str]) -> None:
         "worker",
         "beat",
         "relay",
+        "articles",
         "sources",
         "users",
         "partners",
@@ -221,3 +222,47 @@ def test_sources_update(env: dict[str, str], database: Database) -> None:
     assert (nothing.returncode, "nothing to change" in nothing.stderr) == (2, True)
     both = run(["sources", "update", str(source_id), "--interval", "5", "--adaptive"], env)
     assert both.returncode == 2
+
+
+def test_articles_move_through_review_from_the_command_line(
+    env: dict[str, str], database: Database, settings: Settings
+) -> None:
+    from shared.domain import workflow as wf  # noqa: PLC0415
+    from shared.domain.states import Role  # noqa: PLC0415
+    from shared.editorial.actions import TranslationInput, take_action  # noqa: PLC0415
+    from shared.models import User  # noqa: PLC0415
+    from shared.uow import UnitOfWork  # noqa: PLC0415
+    from tests.support.factories import make_article, make_source, make_user  # noqa: PLC0415
+
+    make_user(database, "rana", Role.TRANSLATOR)
+    make_user(database, "ed", Role.EDITOR)
+    article = str(make_article(database, make_source(database), title="انقطاع الكهرباء"))
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        result = run(["articles", *args], env)
+        return result.returncode, result.stdout, result.stderr
+
+    assert cli("claim", article, "--as", "rana")[0] == 0
+    with UnitOfWork(database) as uow:  # saving is the API's (and the UI's) job
+        rana = uow.session.query(User).filter_by(username="rana").one()
+        take_action(uow, int(article), rana, wf.Request(wf.Action.SAVE), settings, None,
+                    TranslationInput("Power cuts", body_html="<p>Rationing</p>"))  # fmt: skip
+        uow.commit()
+    code, _, stderr = cli("approve", article, "--as", "rana")
+    assert code == 1 and "needs the editor role" in stderr
+    assert cli("submit", article, "--as", "rana")[0] == 0
+    code, _, stderr = cli("approve", article, "--as", "ed", "--version", "1")
+    assert code == 1 and "changed since you loaded it" in stderr
+    assert cli("approve", article, "--as", "ed")[0] == 0
+    code, stdout, _ = cli("publish", article, "--as", "ed")
+    assert code == 0 and "now published" in stdout
+    code, _, stderr = cli("withdraw", article, "--as", "ed", "--note", " ")
+    assert code == 1 and "needs a note" in stderr
+    assert cli("withdraw", article, "--as", "ed", "--note", "wrong town")[0] == 0
+    code, stdout, _ = cli("show", article)
+    assert code == 0
+    for action in ("claim", "save", "submit", "approve", "publish", "withdraw", "wrong town"):
+        assert action in stdout
+    code, stdout, _ = cli("list", "--state", "withdrawn")
+    assert code == 0 and "انقطاع" in stdout
+    assert cli("claim", "999999", "--as", "rana")[2].startswith("Error: no article 999999")

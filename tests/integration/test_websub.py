@@ -115,6 +115,8 @@ def subscribed(world: World) -> None:
     assert world.source().websub_state == "subscribing"
     world.subscribe()
     wait_for(lambda: world.source().websub_state == "active", timeout=15, what="verification")
+    # The hub records the subscription once our answer to its check reaches it, a moment later.
+    wait_for(lambda: world.topic in world.hub.subscriptions, timeout=15, what="the hub's record")
 
 
 def test_a_feed_naming_a_hub_is_subscribed_and_verified(world: World) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Out(BaseModel):
@@ -76,6 +76,7 @@ class HistoryOut(Out):
     from_state: str | None
     to_state: str
     note: str | None
+    translation_id: int | None = None
 
 
 class ArticleSummary(Out):
@@ -93,11 +94,62 @@ class ArticleSummary(Out):
     lock_version: int
 
 
+class TranslationSummary(Out):
+    id: int
+    number: int
+    title: str
+    translator: str | None
+    machine: bool
+    source_revision_id: int | None
+    created_at: dt.datetime
+
+
+class TranslationOut(TranslationSummary):
+    dek: str
+    body_html: str
+
+
 class ArticleDetail(ArticleSummary):
     revision: RevisionOut | None
     revisions: int
+    translation: TranslationOut | None
+    approved_translation_id: int | None
+    claim_expires_at: dt.datetime | None
+    scheduled_for: dt.datetime | None
+    site_published_at: dt.datetime | None
+    allowed_actions: list[str]  # what the caller may do now (parameters aside)
     enrichment: list[EnrichmentOut]
     history: list[HistoryOut]
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lock_version: int = Field(description="the article's lock_version you saw (409 if stale)")
+    note: str | None = Field(None, max_length=4000)
+    assignee: str | None = Field(None, max_length=64, description="assign: a username")
+    at: dt.datetime | None = Field(None, description="schedule: when, RFC 3339 with a zone")
+
+
+class DraftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lock_version: int = Field(description="the article's lock_version you saw (409 if stale)")
+
+
+class TranslationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lock_version: int = Field(description="the article's lock_version you saw (409 if stale)")
+    title: str = Field(max_length=1000)
+    dek: str = Field("", max_length=2000)
+    body_html: str = Field("", max_length=1_000_000)
+
+
+class DiffOut(BaseModel):
+    before: str
+    after: str
+    lines: list[str]  # a unified diff
 
 
 class UserOut(Out):

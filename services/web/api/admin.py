@@ -1,0 +1,154 @@
+"""Admins: users, partners and destinations. And the login that gives a person a token."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.web.api.schemas import UserOut
+from services.web.deps import UoW, get_settings, require
+from shared.admin import destinations as destination_ops
+from shared.admin import partners as partner_ops
+from shared.admin import users as user_ops
+from shared.domain.states import Role
+from shared.models import User
+from shared.settings import Settings
+
+router = APIRouter(tags=["admin"])
+Admin = Annotated[User, Depends(require(Role.ADMIN))]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+class UserAdminOut(UserOut):
+    active: bool
+    created_at: dt.datetime
+
+
+class CreatedUser(BaseModel):
+    user: UserAdminOut
+    token: str = Field(description="shown once; only its hash is stored")
+
+
+class PartnerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    slug: str
+    name: str
+    formats: list[str]
+    filters: dict[str, Any]
+    active: bool
+    created_at: dt.datetime
+
+
+class CreatedPartner(BaseModel):
+    partner: PartnerOut
+    token: str = Field(description="the partner's feed token; shown once")
+
+
+class DestinationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: str
+    url: str
+    config: dict[str, Any]
+    has_secret: bool
+    partner_id: int | None
+    enabled: bool
+    disabled_reason: str | None
+    created_at: dt.datetime
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+
+
+class LoginOut(BaseModel):
+    token: str
+    expires_at: dt.datetime
+    user: UserOut
+
+
+@router.post("/login", response_model=LoginOut)
+def login(body: LoginIn, uow: UoW, settings: AppSettings) -> LoginOut:
+    """Exchange a username and password for an API token that expires (the web UI's login).
+    A wrong name and a wrong password get the same 401."""
+    user, token, expires_at = user_ops.login(
+        uow, body.username, body.password, dt.timedelta(hours=settings.login_token_hours)
+    )
+    uow.commit()
+    return LoginOut(token=token, expires_at=expires_at, user=UserOut.model_validate(user))
+
+
+@router.get("/users", response_model=list[UserAdminOut])
+def list_users(uow: UoW, _admin: Admin) -> list[UserAdminOut]:
+    return [UserAdminOut.model_validate(u) for u in user_ops.list_users(uow)]
+
+
+@router.post("/users", response_model=CreatedUser, status_code=status.HTTP_201_CREATED)
+def create_user(body: user_ops.UserCreate, uow: UoW, _admin: Admin) -> CreatedUser:
+    user, token = user_ops.create_user(uow, body)
+    uow.commit()
+    return CreatedUser(user=UserAdminOut.model_validate(user), token=token)
+
+
+@router.patch("/users/{username}", response_model=UserAdminOut)
+def update_user(username: str, body: user_ops.UserUpdate, uow: UoW, admin: Admin) -> UserAdminOut:
+    user = user_ops.update_user(uow, username, body, acting=admin)
+    uow.commit()
+    return UserAdminOut.model_validate(user)
+
+
+@router.get("/partners", response_model=list[PartnerOut])
+def list_partners(uow: UoW, _admin: Admin) -> list[PartnerOut]:
+    return [PartnerOut.model_validate(p) for p in partner_ops.list_partners(uow)]
+
+
+@router.post("/partners", response_model=CreatedPartner, status_code=status.HTTP_201_CREATED)
+def add_partner(body: partner_ops.PartnerCreate, uow: UoW, _admin: Admin) -> CreatedPartner:
+    partner, token = partner_ops.add_partner(uow, body)
+    uow.commit()
+    return CreatedPartner(partner=PartnerOut.model_validate(partner), token=token)
+
+
+def _destination(d: Any) -> DestinationOut:
+    return DestinationOut(
+        id=d.id, name=d.name, kind=d.kind, url=d.url, config=d.config,
+        has_secret=d.secret_encrypted is not None, partner_id=d.partner_id, enabled=d.enabled,
+        disabled_reason=d.disabled_reason, created_at=d.created_at,
+    )  # fmt: skip
+
+
+@router.get("/destinations", response_model=list[DestinationOut])
+def list_destinations(uow: UoW, _admin: Admin) -> list[DestinationOut]:
+    return [_destination(d) for d in destination_ops.list_destinations(uow)]
+
+
+@router.post("/destinations", response_model=DestinationOut, status_code=status.HTTP_201_CREATED)
+def add_destination(
+    body: destination_ops.DestinationCreate, uow: UoW, _admin: Admin, settings: AppSettings
+) -> DestinationOut:
+    destination = destination_ops.add_destination(uow, settings, body)
+    uow.commit()
+    return _destination(destination)
+
+
+@router.patch("/destinations/{destination_id}", response_model=DestinationOut)
+def update_destination(
+    destination_id: int,
+    body: destination_ops.DestinationUpdate,
+    uow: UoW,
+    _admin: Admin,
+    settings: AppSettings,
+) -> DestinationOut:
+    destination = destination_ops.update_destination(uow, settings, destination_id, body)
+    uow.commit()
+    return _destination(destination)

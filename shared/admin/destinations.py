@@ -1,0 +1,87 @@
+"""Destinations the publisher pushes to: the newsroom's WordPress site, partners' webhooks.
+
+Credentials (a WordPress application password, a webhook signing secret) are stored encrypted
+with a key derived from the installation's secret (`shared.crypto`), and never shown again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from shared import crypto
+from shared.domain.states import DestinationKind
+from shared.errors import Conflict, NotFound
+from shared.models import Destination, Partner
+from shared.settings import Settings
+from shared.uow import UnitOfWork
+
+
+class DestinationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: DestinationKind
+    url: HttpUrl
+    config: dict[str, Any] = Field(default_factory=dict, description="non-secret settings")
+    secret: str | None = Field(None, max_length=4096, description="stored encrypted")
+    partner: str | None = Field(None, description="the partner a webhook belongs to (slug)")
+
+
+class DestinationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    enabled: bool | None = None
+    disabled_reason: str | None = Field(None, max_length=500)
+    url: HttpUrl | None = None
+    config: dict[str, Any] | None = None
+    secret: str | None = Field(None, max_length=4096)
+
+
+def add_destination(uow: UnitOfWork, settings: Settings, data: DestinationCreate) -> Destination:
+    partner_id = None
+    if data.partner is not None:
+        partner_id = uow.session.scalar(select(Partner.id).where(Partner.slug == data.partner))
+        if partner_id is None:
+            raise NotFound(f"no partner {data.partner!r}")
+    destination = Destination(
+        name=data.name,
+        kind=data.kind.value,
+        url=str(data.url),
+        config=data.config,
+        secret_encrypted=crypto.encrypt(settings, data.secret) if data.secret else None,
+        partner_id=partner_id,
+    )
+    uow.session.add(destination)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"destination {data.name!r} exists already") from exc
+    return destination
+
+
+def update_destination(
+    uow: UnitOfWork, settings: Settings, destination_id: int, data: DestinationUpdate
+) -> Destination:
+    destination = uow.session.get(Destination, destination_id)
+    if destination is None:
+        raise NotFound(f"no destination {destination_id}")
+    if data.enabled is not None:
+        destination.enabled = data.enabled
+        destination.disabled_reason = None if data.enabled else (
+            data.disabled_reason or "disabled by an admin")  # fmt: skip
+    if data.url is not None:
+        destination.url = str(data.url)
+    if data.config is not None:
+        destination.config = data.config
+    if data.secret is not None:
+        destination.secret_encrypted = crypto.encrypt(settings, data.secret)
+    uow.session.flush()
+    return destination
+
+
+def list_destinations(uow: UnitOfWork) -> list[Destination]:
+    return list(uow.session.scalars(select(Destination).order_by(Destination.name)))

@@ -1,0 +1,1 @@
+"""Editorial operations shared by the API, the CLI and the review worker's timers."""

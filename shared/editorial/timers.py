@@ -1,0 +1,63 @@
+"""The review timers, swept from the database by beat: lapsed claims, scheduled publication.
+
+Not Celery ETA tasks: Redis hands an unacknowledged ETA task to another worker once its
+visibility timeout passes, and a lost one would never fire. Here what is due stays due until a
+sweep handles it, so a lost tick costs one sweep interval, and each article is handled in its
+own transaction through the same `take_action` as people's actions (history, events included).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import structlog
+from sqlalchemy import select
+
+from shared.db import Database
+from shared.domain import workflow as wf
+from shared.domain.states import ArticleState
+from shared.errors import CrossfeedError
+from shared.models import Article, utcnow
+from shared.settings import Settings
+from shared.uow import UnitOfWork
+
+from .actions import take_action
+
+log = structlog.get_logger(__name__)
+
+
+def due(database: Database, now: dt.datetime, limit: int = 500) -> list[tuple[int, wf.Action]]:
+    """Articles whose claim lapsed or whose scheduled time came, with the action each needs."""
+    with UnitOfWork(database, read_only=True) as uow:
+        lapsed = uow.session.scalars(
+            select(Article.id)
+            .where(Article.state == ArticleState.TRANSLATING, Article.claim_expires_at <= now)
+            .order_by(Article.claim_expires_at)
+            .limit(limit)
+        ).all()
+        scheduled = uow.session.scalars(
+            select(Article.id)
+            .where(Article.state == ArticleState.SCHEDULED, Article.scheduled_for <= now)
+            .order_by(Article.scheduled_for)
+            .limit(limit)
+        ).all()
+    return [(i, wf.Action.EXPIRE_CLAIM) for i in lapsed] + [
+        (i, wf.Action.PUBLISH_SCHEDULED) for i in scheduled
+    ]
+
+
+def sweep(database: Database, settings: Settings, now: dt.datetime | None = None) -> int:
+    """Handle everything due; how many articles changed. One failure does not stop the rest."""
+    now = now or utcnow()
+    done = 0
+    for article_id, action in due(database, now):
+        try:
+            with UnitOfWork(database) as uow:
+                take_action(uow, article_id, None, wf.Request(action), settings, None, now=now)
+                uow.commit()
+            done += 1
+            log.info("review_timer_fired", article_id=article_id, action=action.value)
+        except CrossfeedError as exc:
+            # Someone acted first (unscheduled, saved): nothing is due any more.
+            log.info("review_timer_skipped", article_id=article_id, reason=exc.detail)
+    return done
