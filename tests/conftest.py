@@ -139,6 +139,18 @@ def database(db_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
+def pg_database(pg_url: str) -> Iterator[Database]:
+    """PostgreSQL only, for what SQLite's single writer makes impossible (interleaved writes);
+    emptied afterwards like `database`."""
+    db = Database(pg_url)
+    yield db
+    try:
+        truncate_all(db)
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
 def redis_prefix() -> Iterator[str]:
     """A Redis key prefix of this test's own; its keys are deleted afterwards."""
     prefix = f"cf-test-{uuid.uuid4().hex[:12]}:"

@@ -6,9 +6,9 @@ with a key derived from the installation's secret (`shared.crypto`), and never s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -19,13 +19,15 @@ from shared.models import Destination, Partner
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
+Url = Annotated[HttpUrl, UrlConstraints(max_length=2048)]  # the column's width
+
 
 class DestinationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=200)
     kind: DestinationKind
-    url: HttpUrl
+    url: Url
     config: dict[str, Any] = Field(default_factory=dict, description="non-secret settings")
     secret: str | None = Field(None, max_length=4096, description="stored encrypted")
     partner: str | None = Field(None, description="the partner a webhook belongs to (slug)")
@@ -36,7 +38,7 @@ class DestinationUpdate(BaseModel):
 
     enabled: bool | None = None
     disabled_reason: str | None = Field(None, max_length=500)
-    url: HttpUrl | None = None
+    url: Url | None = None
     config: dict[str, Any] | None = None
     secret: str | None = Field(None, max_length=4096)
 

@@ -119,10 +119,19 @@ def update_user(uow: UnitOfWork, username: str, data: UserUpdate, acting: User) 
     """Change a user's role, name, password or standing. Deactivating a user revokes every
     token they hold; an admin cannot demote or deactivate themselves (someone must remain)."""
     user = find_user(uow, username)
-    if user.id == acting.id and (
+    leaves_admins = user.role == Role.ADMIN and (
         data.active is False or (data.role is not None and data.role != Role.ADMIN)
-    ):
+    )
+    if leaves_admins and user.id == acting.id:
         raise Conflict("you cannot demote or deactivate yourself; ask another admin")
+    if leaves_admins:
+        # Lock every active admin's row, so two admins removing each other at once take turns
+        # and the second sees that it would leave none.
+        admins = uow.session.scalars(
+            select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)).with_for_update()
+        ).all()
+        if len(admins) <= 1:
+            raise Conflict("this is the last active admin; make another admin first")
     if data.role is not None:
         user.role = data.role
     if data.display_name is not None:
@@ -131,12 +140,14 @@ def update_user(uow: UnitOfWork, username: str, data: UserUpdate, acting: User) 
         set_password(uow, user, data.password)
     if data.active is not None:
         user.active = data.active
-        if not data.active:
-            uow.session.execute(
-                update(ApiToken)
-                .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            )
+    if data.active is False or data.password is not None:
+        # Deactivated, or a new password (perhaps because the old one leaked): every token
+        # the user holds stops working; they sign in again.
+        uow.session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
     uow.session.flush()
     return user
 
@@ -146,14 +157,23 @@ def update_user(uow: UnitOfWork, username: str, data: UserUpdate, acting: User) 
 _DUMMY_HASH = hash_password("not-a-real-password-" + new_token("x"))
 
 
-def login(
-    uow: UnitOfWork, username: str, password: str, lifetime: dt.timedelta
-) -> tuple[User, str, dt.datetime]:
-    """Check a password; a new expiring token for the user. Unauthorized (401) otherwise."""
-    user = uow.session.scalar(select(User).where(User.username == username))
+def check_password(reader: UnitOfWork, username: str, password: str) -> int:
+    """The id of the active user with this name and password; Unauthorized (401) otherwise.
+    Slow on purpose (argon2): call it with a read-only unit of work, holding no write lock."""
+    user = reader.session.scalar(select(User).where(User.username == username))
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     valid = verify_password(stored, password)
     if user is None or not user.active or user.password_hash is None or not valid:
+        raise Unauthorized("wrong username or password")
+    return user.id
+
+
+def issue_login_token(
+    uow: UnitOfWork, user_id: int, lifetime: dt.timedelta
+) -> tuple[User, str, dt.datetime]:
+    """A new expiring token for a user whose password was just checked."""
+    user = uow.session.get(User, user_id)
+    if user is None or not user.active:
         raise Unauthorized("wrong username or password")
     expires_at = utcnow() + lifetime
     return user, issue_token(uow, user, name="login", expires_at=expires_at), expires_at

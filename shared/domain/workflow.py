@@ -82,7 +82,8 @@ RULES: dict[Action, Rule] = {
     Action.PUBLISH: Rule(frozenset({S.APPROVED, S.SCHEDULED}), Role.EDITOR),
     Action.SCHEDULE: Rule(frozenset({S.APPROVED}), Role.EDITOR),
     Action.UNSCHEDULE: Rule(frozenset({S.SCHEDULED}), Role.EDITOR),
-    Action.WITHDRAW: Rule(frozenset({S.PUBLISHED}), Role.EDITOR, note_required=True),
+    # Withdraw: a published article, or a live one whose correction is under way.
+    Action.WITHDRAW: Rule(_WORKING | {S.PUBLISHED}, Role.EDITOR, note_required=True),
     Action.CORRECT: Rule(frozenset({S.PUBLISHED}), Role.EDITOR, note_required=True),
     Action.DISCARD: Rule(_WORKING, Role.EDITOR),
     Action.RESTORE: Rule(frozenset({S.DISCARDED}), Role.EDITOR),
@@ -178,6 +179,14 @@ def check(facts: ArticleFacts, actor: Actor, action: Action) -> None:
         raise NotAllowed(f"only the translator the article is assigned to may {action} it")
     if action == Action.SAVE and facts.state == S.IN_REVIEW and not is_editor:
         raise NotAllowed("the article is in review: only an editor may change it now")
+    # A published article stays live at its destinations while a correction goes through the
+    # workflow: it can be withdrawn from any state then, and never silently discarded.
+    if action == Action.WITHDRAW and not facts.ever_published:
+        raise IllegalTransition(
+            f"cannot withdraw an article that is {facts.state.value}: it was never published"
+        )
+    if action == Action.DISCARD and facts.ever_published:
+        raise IllegalTransition("the article is live at its destinations: withdraw it instead")
 
 
 def allowed_actions(facts: ArticleFacts, actor: Actor) -> list[Action]:
@@ -252,9 +261,13 @@ def _schedule(d: Decision, f: ArticleFacts, a: Actor, r: Request, now: dt.dateti
         raise IllegalTransition("schedule needs a time (`at`)")
     if r.at.tzinfo is None:
         raise IllegalTransition("the scheduled time needs a time zone (RFC 3339)")
-    if r.at <= now:
+    try:
+        at = r.at.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as exc:
+        raise IllegalTransition("the scheduled time is out of range") from exc
+    if at <= now:
         raise IllegalTransition("the scheduled time is in the past: publish now instead")
-    return _with(d, to_state=S.SCHEDULED, scheduled_for=r.at.astimezone(dt.UTC))
+    return _with(d, to_state=S.SCHEDULED, scheduled_for=at)
 
 
 def _unschedule(d: Decision, f: ArticleFacts, a: Actor, r: Request, now: dt.datetime,
@@ -264,7 +277,8 @@ def _unschedule(d: Decision, f: ArticleFacts, a: Actor, r: Request, now: dt.date
 
 def _withdraw(d: Decision, f: ArticleFacts, a: Actor, r: Request, now: dt.datetime,
               ttl: dt.timedelta) -> Decision:  # fmt: skip
-    return _with(d, to_state=S.WITHDRAWN, withdraws=True)
+    return _with(d, to_state=S.WITHDRAWN, withdraws=True, assignee_id=None, claim_expires_at=None,
+                 scheduled_for=None)  # fmt: skip
 
 
 def _correct(d: Decision, f: ArticleFacts, a: Actor, r: Request, now: dt.datetime,

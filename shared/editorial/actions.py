@@ -44,7 +44,15 @@ def actor_of(user: User | None) -> wf.Actor:
 
 
 def load_for_update(uow: UnitOfWork, article_id: int) -> Article:
-    article = uow.session.scalar(select(Article).where(Article.id == article_id).with_for_update())
+    # populate_existing: if this session loaded the article before (the CLI reads its version
+    # first), its attributes are refreshed from the locked row; without it SQLAlchemy keeps the
+    # earlier, possibly stale, copy and a concurrent write would be lost.
+    article = uow.session.scalar(
+        select(Article)
+        .where(Article.id == article_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if article is None:
         raise NotFound(f"no article {article_id}")
     return article
@@ -94,7 +102,6 @@ def take_action(
             f"{expected_version}, now {article.lock_version}): reload it and try again",
             lock_version=article.lock_version,
         )
-    _validate(uow, request)
     try:
         decision = wf.decide(
             facts_of(uow, article),
@@ -107,6 +114,7 @@ def take_action(
         raise Forbidden(exc.reason) from exc
     except wf.IllegalTransition as exc:
         raise Conflict(exc.reason, state=article.state) from exc
+    _validate(uow, request)  # after the permission check: no probing of users by the unentitled
 
     translation_id = article.current_translation_id
     if decision.action == wf.Action.SAVE:

@@ -12,6 +12,11 @@ import re
 
 from shared.html import to_text
 
+# Bounds, so a diff of two megabyte bodies of repeated lines cannot hold a worker for seconds:
+# difflib is quadratic in the worst case. Past them the diff says what it left out.
+MAX_LINES = 2_000
+MAX_LINE = 2_000
+
 _BLOCK_END = re.compile(r"</(p|h[1-6]|li|blockquote|pre|figcaption|tr|div)>|<br\s*/?>", re.I)
 
 
@@ -30,10 +35,15 @@ def unified(
         for field, value in doc.items():
             out.append(f"## {field}")
             out.extend(html_lines(value) if field == "body" else [value] if value else [])
-        return out
+        return [line[:MAX_LINE] for line in out]
 
-    return list(
+    old, new = lines(before), lines(after)
+    cut = len(old) > MAX_LINES or len(new) > MAX_LINES
+    diff = list(
         difflib.unified_diff(
-            lines(before), lines(after), fromfile=before_name, tofile=after_name, lineterm=""
+            old[:MAX_LINES], new[:MAX_LINES], fromfile=before_name, tofile=after_name, lineterm=""
         )
     )
+    if cut:
+        diff.append(f"(compared the first {MAX_LINES:,} lines of each; the rest is not shown)")
+    return diff

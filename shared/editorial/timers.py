@@ -49,8 +49,16 @@ def due(database: Database, now: dt.datetime, limit: int = 500) -> list[tuple[in
 def sweep(database: Database, settings: Settings, now: dt.datetime | None = None) -> int:
     """Handle everything due; how many articles changed. One failure does not stop the rest."""
     now = now or utcnow()
+    return fire(database, settings, due(database, now), now)
+
+
+def fire(
+    database: Database, settings: Settings, items: list[tuple[int, wf.Action]], now: dt.datetime
+) -> int:
+    """Take each timer action under the article's lock; the rules re-check that it is still
+    due (someone may have unscheduled or saved since the list was read)."""
     done = 0
-    for article_id, action in due(database, now):
+    for article_id, action in items:
         try:
             with UnitOfWork(database) as uow:
                 take_action(uow, article_id, None, wf.Request(action), settings, None, now=now)

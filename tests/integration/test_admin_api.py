@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from shared import crypto
 from shared.db import Database
 from shared.domain.states import Role
-from shared.models import Destination
+from shared.models import Destination, User
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 from tests.support.api import Api
@@ -106,3 +107,27 @@ def test_partners_and_destinations(
     orphan = {"name": "y", "kind": "webhook", "url": "https://y.example/", "partner": "ghost"}
     no_partner = admin.post("/api/v1/destinations", json=orphan)
     assert no_partner.status_code == 404
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    web: WebServer, database: Database, admin: Api
+) -> None:
+    other = web.api.with_token(make_user(database, "bo", Role.ADMIN)[1])
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+
+    def demote(api: Api, whom: str) -> None:
+        barrier.wait()
+        results.append(api.request("PATCH", f"/api/v1/users/{whom}",
+                                   json={"role": "editor"}).status_code)  # fmt: skip
+
+    threads = [threading.Thread(target=demote, args=(admin, "bo")),
+               threading.Thread(target=demote, args=(other, "ada"))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results)[0] == 200 and sorted(results)[1] in (403, 409)
+    with UnitOfWork(database, read_only=True) as uow:
+        roles = dict(uow.session.execute(select(User.username, User.role)).all())
+    assert sorted(roles.values()) == ["admin", "editor"]

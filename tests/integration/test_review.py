@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from shared.db import Database
+from shared.domain import workflow as wf
 from shared.domain.states import ArticleState, Role
 from shared.editorial import timers
-from shared.models import Article, ArticleRevision, OutboxEvent, utcnow
+from shared.models import Article, ArticleRevision, Delivery, Destination, OutboxEvent, utcnow
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 from tests.conftest import REDIS_URL, make_settings, settings_env
@@ -132,6 +133,21 @@ def test_a_story_from_the_desk_to_publication(
     ]
     assert len(transitions) == 8
 
+    # The desk finds it by the translation's title too, and the detail shows where it went.
+    found = tina.api.get("/api/v1/articles", params={"q": "Power cuts"}).json()["items"]
+    assert [item["id"] for item in found] == [article_id]
+    with UnitOfWork(database) as uow:  # as the publisher (issue 6) records a delivery
+        site = Destination(name="Our site", kind="wordpress", url="https://news.example/")
+        uow.session.add(site)
+        uow.session.flush()
+        uow.session.add(Delivery(article_id=article_id, revision=1, destination_id=site.id,
+                                 action="publish", state="delivered", remote_id="wp-41",
+                                 idempotency_key="k-1"))  # fmt: skip
+        uow.commit()
+    [delivery] = tina.article()["deliveries"]
+    assert (delivery["destination"], delivery["state"], delivery["remote_id"]) == (
+        "Our site", "delivered", "wp-41")  # fmt: skip
+
 
 def test_refusals_are_clear_problems_never_500s(
     web: WebServer, database: Database, people: dict[str, str]
@@ -151,7 +167,9 @@ def test_refusals_are_clear_problems_never_500s(
     assert "reload" in stale["detail"]
     assert problem(tina.act("fly"), 422)["errors"]
     assert problem(ed.act("expire_claim"), 403)["detail"]
-    assert "only when published" in problem(ed.act("withdraw", note="error"), 409)["detail"]
+    assert "never published" in problem(ed.act("withdraw", note="error"), 409)["detail"]
+    assert problem(tina.api.get(f"/api/v1/articles/{10**20}"), 422)
+    assert problem(tina.api.get(f"{tina.path}/diff", params={"from": 10**20, "to": 1}), 422)
     assert problem(ed.act("assign", assignee="nobody"), 422)["detail"] == "no user 'nobody'"
     assert problem(tina.api.get("/api/v1/articles/999999"), 404)
     ok(ed.act("assign", assignee="tom"))
@@ -237,14 +255,11 @@ def test_lapsed_claims_return_to_the_desk(
 
 
 def test_scheduled_articles_publish_on_time_with_the_real_worker_and_beat(
-    tmp_path: Path, pg_url: str, redis_prefix: str, procs: Processes
+    tmp_path: Path, pg_url: str, pg_database: Database, redis_prefix: str, procs: Processes
 ) -> None:
-    from shared import migrate  # noqa: PLC0415
-
     settings = make_settings(tmp_path / "var", database_url=pg_url, broker_url=REDIS_URL,
                              redis_prefix=redis_prefix, review_sweep_seconds=0.5)  # fmt: skip
-    migrate.upgrade(pg_url)
-    database = Database(pg_url)
+    database = pg_database
     web = WebServer(settings).start()
     try:
         editor = make_user(database, f"ed-{redis_prefix[:8]}", Role.EDITOR)[1]
@@ -270,7 +285,30 @@ def test_scheduled_articles_publish_on_time_with_the_real_worker_and_beat(
         assert dt.datetime.fromisoformat(last["at"]) >= at
     finally:
         web.stop()
-        database.dispose()
+
+
+def test_a_write_based_on_an_earlier_read_in_the_same_session_is_refused(
+    pg_database: Database, settings: Settings
+) -> None:
+    """The lock re-reads the row: a session that loaded the article before someone else changed
+    it must not act on its stale copy (a lost update)."""
+    from shared.editorial.actions import take_action  # noqa: PLC0415
+    from shared.errors import Conflict  # noqa: PLC0415
+    from shared.models import User  # noqa: PLC0415
+
+    database = pg_database
+    tina = make_user(database, "tina", Role.TRANSLATOR)[0]
+    tom = make_user(database, "tom", Role.TRANSLATOR)[0]
+    article_id = make_article(database, make_source(database))
+    with UnitOfWork(database) as slow:
+        seen = slow.session.get_one(Article, article_id).lock_version  # loaded early
+        with UnitOfWork(database) as fast:
+            take_action(fast, article_id, fast.session.get_one(User, tom),
+                        wf.Request(wf.Action.CLAIM), settings, seen)  # fmt: skip
+            fast.commit()
+        with pytest.raises(Conflict, match="changed since you loaded it"):
+            take_action(slow, article_id, slow.session.get_one(User, tina),
+                        wf.Request(wf.Action.CLAIM), settings, seen)  # fmt: skip
 
 
 def test_unscheduling_before_the_time_keeps_the_article_back(
@@ -286,9 +324,12 @@ def test_unscheduling_before_the_time_keeps_the_article_back(
     ok(ed.act("unschedule"))
     assert timers.sweep(database, settings, now=utcnow() + dt.timedelta(hours=2)) == 0
     assert ed.article()["state"] == "approved"
-    with UnitOfWork(database) as uow:  # a stale row cannot trick the timer into publishing
-        uow.session.execute(update(Article).where(Article.id == article_id)
-                            .values(scheduled_for=utcnow()))  # fmt: skip
-        uow.commit()
-    assert timers.sweep(database, settings) == 0
+    # A sweep that read the article as due just before an editor unscheduled it: under the
+    # lock the rules see it is no longer scheduled, and nothing is published.
+    ok(ed.act("schedule", at=(utcnow() + dt.timedelta(hours=1)).isoformat()))
+    later = utcnow() + dt.timedelta(hours=2)
+    listed = timers.due(database, later)
+    assert listed == [(article_id, wf.Action.PUBLISH_SCHEDULED)]
+    ok(ed.act("unschedule"))
+    assert timers.fire(database, settings, listed, later) == 0
     assert ed.article()["state"] == ArticleState.APPROVED

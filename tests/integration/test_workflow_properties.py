@@ -142,5 +142,29 @@ def _check(database: Database, users: dict[str, int], article_id: int, successes
                 assert entry.translation_id == approved
         if article.state == "published":
             assert article.approved_translation_id == article.current_translation_id
+        # A published article stays live until withdrawn: never discarded from under readers.
+        live = False
+        for entry in history:
+            if entry.to_state == "published":
+                live = True
+            if entry.action == "withdraw":
+                live = False
+            assert not (live and entry.to_state == "discarded"), "a live article was discarded"
+        # Every publication and withdrawal told the publisher.
+        told = dict(
+            uow.session.execute(
+                select(OutboxEvent.type, func.count())
+                .where(
+                    OutboxEvent.type.in_(["article.published", "article.withdrawn"]),
+                    OutboxEvent.data["article_id"].as_integer() == article_id,
+                )
+                .group_by(OutboxEvent.type)
+            ).all()
+        )
+        publications = sum(
+            e.to_state == "published" and e.from_state != "published" for e in history
+        )
+        assert told.get("article.published", 0) == publications
+        assert told.get("article.withdrawn", 0) == sum(e.action == "withdraw" for e in history)
         went_out = any(e.to_state == "published" for e in history)
         return "published" if went_out else article.state

@@ -175,3 +175,19 @@ def test_timers_act_only_when_due_and_only_as_the_system() -> None:
     assert wf.decide(due, system, wf.Request(wf.Action.PUBLISH_SCHEDULED), NOW, TTL).publishes
     with pytest.raises(wf.IllegalTransition, match="not come"):
         wf.decide(facts(S.SCHEDULED), system, wf.Request(wf.Action.PUBLISH_SCHEDULED), NOW, TTL)
+
+
+@pytest.mark.parametrize("state", [S.NEW, S.TRANSLATING, S.IN_REVIEW, S.APPROVED])
+def test_a_live_article_under_correction_can_be_withdrawn_but_never_discarded(state: S) -> None:
+    live = wf.ArticleFacts(**{**facts(state).__dict__, "ever_published": True})
+    decision = wf.decide(live, ACTORS["editor"], request(wf.Action.WITHDRAW), NOW, TTL)
+    assert (decision.to_state, decision.withdraws) == (S.WITHDRAWN, True)
+    with pytest.raises(wf.IllegalTransition, match="withdraw it instead"):
+        wf.decide(live, ACTORS["editor"], request(wf.Action.DISCARD), NOW, TTL)
+
+
+def test_a_schedule_beyond_the_calendar_is_refused_not_a_crash() -> None:
+    far = dt.datetime(9999, 12, 31, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    with pytest.raises(wf.IllegalTransition, match="out of range"):
+        wf.decide(facts(S.APPROVED), ACTORS["editor"], wf.Request(wf.Action.SCHEDULE, at=far),
+                  NOW, TTL)  # fmt: skip

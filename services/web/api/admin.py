@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.web.api.schemas import UserOut
-from services.web.deps import UoW, get_settings, require
+from services.web.deps import ReadingUoW, UoW, get_settings, require
 from shared.admin import destinations as destination_ops
 from shared.admin import partners as partner_ops
 from shared.admin import users as user_ops
 from shared.domain.states import Role
 from shared.models import User
 from shared.settings import Settings
+from shared.uow import UnitOfWork
 
 router = APIRouter(tags=["admin"])
 Admin = Annotated[User, Depends(require(Role.ADMIN))]
@@ -78,14 +79,17 @@ class LoginOut(BaseModel):
 
 
 @router.post("/login", response_model=LoginOut)
-def login(body: LoginIn, uow: UoW, settings: AppSettings) -> LoginOut:
+def login(body: LoginIn, reader: ReadingUoW, settings: AppSettings) -> LoginOut:
     """Exchange a username and password for an API token that expires (the web UI's login).
-    A wrong name and a wrong password get the same 401."""
-    user, token, expires_at = user_ops.login(
-        uow, body.username, body.password, dt.timedelta(hours=settings.login_token_hours)
-    )
-    uow.commit()
-    return LoginOut(token=token, expires_at=expires_at, user=UserOut.model_validate(user))
+    A wrong name and a wrong password get the same 401. The password is checked (argon2, tens
+    of milliseconds) before any write lock is taken; the token is then issued in a short one."""
+    user_id = user_ops.check_password(reader, body.username, body.password)
+    with UnitOfWork(reader.database) as uow:
+        user, token, expires_at = user_ops.issue_login_token(
+            uow, user_id, dt.timedelta(hours=settings.login_token_hours)
+        )
+        uow.commit()
+        return LoginOut(token=token, expires_at=expires_at, user=UserOut.model_validate(user))
 
 
 @router.get("/users", response_model=list[UserAdminOut])

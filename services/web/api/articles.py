@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import func, select
+from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from services.web.api.pagination import Page, decode_cursor, encode_cursor
@@ -14,6 +14,7 @@ from services.web.api.schemas import (
     ActionIn,
     ArticleDetail,
     ArticleSummary,
+    DeliveryOut,
     DiffOut,
     DraftIn,
     EnrichmentOut,
@@ -34,6 +35,8 @@ from shared.errors import Invalid, NotFound
 from shared.models import (
     Article,
     ArticleRevision,
+    Delivery,
+    Destination,
     Enrichment,
     Source,
     Translation,
@@ -45,6 +48,10 @@ from shared.translation import provider
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/articles", tags=["articles"])
+# Ids beyond a 64-bit integer are refused as input (422), not passed to the database.
+MAX_ID = 2**63 - 1
+ArticleId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Number = Annotated[int, Path(ge=1, le=1_000_000)]
 
 
 def _summary(
@@ -71,19 +78,24 @@ def list_articles(
     uow: UoW,
     _user: CurrentUser,
     state: Annotated[ArticleState | None, Query()] = None,
-    source_id: Annotated[int | None, Query(ge=1)] = None,
+    source_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     language: Annotated[str | None, Query(max_length=16)] = None,
     flagged: Annotated[bool | None, Query(description="source revised during work")] = None,
     assignee: Annotated[str | None, Query(max_length=64, description="a username, or `me`")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="text in the title")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="text in the source title or the translation's"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Page[ArticleSummary]:
     assignee_user = aliased(User)
+    translation = aliased(Translation)
     stmt = (
         select(Article, Source, ArticleRevision.title, assignee_user.username)
         .join(Source, Source.id == Article.source_id)
         .outerjoin(ArticleRevision, ArticleRevision.id == Article.current_revision_id)
+        .outerjoin(translation, translation.id == Article.current_translation_id)
         .outerjoin(assignee_user, assignee_user.id == Article.assignee_id)
         .order_by(Article.id.desc())
         .limit(limit + 1)
@@ -100,7 +112,12 @@ def list_articles(
         name = _user.username if assignee == "me" else assignee
         stmt = stmt.where(assignee_user.username == name)
     if q:
-        stmt = stmt.where(ArticleRevision.title.contains(q, autoescape=True))
+        stmt = stmt.where(
+            or_(
+                ArticleRevision.title.contains(q, autoescape=True),
+                translation.title.contains(q, autoescape=True),
+            )
+        )
     after = decode_cursor(cursor)
     if after is not None:
         stmt = stmt.where(Article.id < after)
@@ -111,13 +128,13 @@ def list_articles(
 
 
 @router.get("/{article_id}", response_model=ArticleDetail)
-def get_article(article_id: int, uow: UoW, user: CurrentUser) -> ArticleDetail:
+def get_article(article_id: ArticleId, uow: UoW, user: CurrentUser) -> ArticleDetail:
     return article_detail(uow, article_id, user)
 
 
 @router.post("/{article_id}/actions/{action}", response_model=ArticleDetail)
 def act(
-    article_id: int,
+    article_id: ArticleId,
     action: wf.Action,
     body: ActionIn,
     uow: UoW,
@@ -141,7 +158,7 @@ def act(
 
 @router.put("/{article_id}/translation", response_model=ArticleDetail)
 def save_translation(
-    article_id: int,
+    article_id: ArticleId,
     body: TranslationIn,
     uow: UoW,
     user: CurrentUser,
@@ -163,7 +180,7 @@ def save_translation(
 
 @router.post("/{article_id}/draft", response_model=ArticleDetail)
 def machine_draft(
-    article_id: int,
+    article_id: ArticleId,
     body: DraftIn,
     request: Request,
     user: ReadingUser,
@@ -180,7 +197,7 @@ def machine_draft(
 
 
 @router.get("/{article_id}/versions", response_model=list[TranslationSummary])
-def list_versions(article_id: int, uow: UoW, _user: CurrentUser) -> list[TranslationSummary]:
+def list_versions(article_id: ArticleId, uow: UoW, _user: CurrentUser) -> list[TranslationSummary]:
     _article(uow, article_id)
     rows = uow.session.execute(
         select(Translation, User.username)
@@ -192,18 +209,20 @@ def list_versions(article_id: int, uow: UoW, _user: CurrentUser) -> list[Transla
 
 
 @router.get("/{article_id}/versions/{number}", response_model=TranslationOut)
-def get_version(article_id: int, number: int, uow: UoW, _user: CurrentUser) -> TranslationOut:
+def get_version(
+    article_id: ArticleId, number: Number, uow: UoW, _user: CurrentUser
+) -> TranslationOut:
     version, name = _find_version(uow, article_id, number)
     return TranslationOut(**_version(version, name), dek=version.dek, body_html=version.body_html)
 
 
 @router.get("/{article_id}/diff", response_model=DiffOut)
 def diff_versions(
-    article_id: int,
+    article_id: ArticleId,
     uow: UoW,
     _user: CurrentUser,
-    from_: Annotated[int, Query(alias="from", ge=1, description="a version number")],
-    to: Annotated[int, Query(ge=1, description="a version number")],
+    from_: Annotated[int, Query(alias="from", ge=1, le=1_000_000, description="a version number")],
+    to: Annotated[int, Query(ge=1, le=1_000_000, description="a version number")],
 ) -> DiffOut:
     """What changed between two translation versions."""
     before, _ = _find_version(uow, article_id, from_)
@@ -222,11 +241,13 @@ def diff_versions(
 
 @router.get("/{article_id}/source-diff", response_model=DiffOut)
 def diff_source(
-    article_id: int,
+    article_id: ArticleId,
     uow: UoW,
     _user: CurrentUser,
-    from_: Annotated[int | None, Query(alias="from", ge=1, description="a revision number")] = None,
-    to: Annotated[int | None, Query(ge=1, description="a revision number")] = None,
+    from_: Annotated[
+        int | None, Query(alias="from", ge=1, le=1_000_000, description="a revision number")
+    ] = None,
+    to: Annotated[int | None, Query(ge=1, le=1_000_000, description="a revision number")] = None,
 ) -> DiffOut:
     """What the outlet changed. By default: from the revision the newest translation was made
     from (else the first) to the current one, which is what a flagged article's translator needs."""
@@ -343,6 +364,24 @@ def article_detail(uow: UoW, article_id: int, user: User) -> ArticleDetail:
             a.value for a in wf.allowed_actions(facts_of(uow, article), actor_of(user))
         ],
         enrichment=[EnrichmentOut.model_validate(e) for e in enrichment],
+        deliveries=[
+            DeliveryOut(
+                destination=name,
+                kind=kind,
+                action=d.action,
+                state=d.state,
+                attempts=d.attempts,
+                last_error=d.last_error,
+                remote_id=d.remote_id,
+                updated_at=d.updated_at,
+            )
+            for d, name, kind in session.execute(
+                select(Delivery, Destination.name, Destination.kind)
+                .join(Destination, Destination.id == Delivery.destination_id)
+                .where(Delivery.article_id == article.id)
+                .order_by(Delivery.id)
+            )
+        ],
         history=[
             HistoryOut(
                 at=e.at,

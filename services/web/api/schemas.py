@@ -109,6 +109,17 @@ class TranslationOut(TranslationSummary):
     body_html: str
 
 
+class DeliveryOut(BaseModel):
+    destination: str
+    kind: str
+    action: str
+    state: str
+    attempts: int
+    last_error: str | None
+    remote_id: str | None
+    updated_at: dt.datetime
+
+
 class ArticleDetail(ArticleSummary):
     revision: RevisionOut | None
     revisions: int
@@ -120,6 +131,7 @@ class ArticleDetail(ArticleSummary):
     allowed_actions: list[str]  # what the caller may do now (parameters aside)
     enrichment: list[EnrichmentOut]
     history: list[HistoryOut]
+    deliveries: list[DeliveryOut]  # where it went (the publisher's ledger)
 
 
 class ActionIn(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -16,6 +16,7 @@ from shared.domain.states import Role
 from shared.models import Source, User
 
 router = APIRouter(prefix="/sources", tags=["sources"])
+SourceId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # beyond 64 bits: a 422, not a crash
 Admin = Annotated[User, Depends(require(Role.ADMIN))]
 Editor = Annotated[User, Depends(require(Role.EDITOR))]
 
@@ -48,33 +49,37 @@ def add_source(body: admin.SourceCreate, uow: UoW, _user: Admin) -> SourceOut:
 
 
 @router.patch("/{source_id}", response_model=SourceOut)
-def update_source(source_id: int, body: admin.SourceUpdate, uow: UoW, _user: Admin) -> SourceOut:
+def update_source(
+    source_id: SourceId, body: admin.SourceUpdate, uow: UoW, _user: Admin
+) -> SourceOut:
     source = admin.update_source(uow, source_id, body)
     uow.commit()
     return SourceOut.model_validate(source)
 
 
 @router.get("/{source_id}", response_model=SourceOut)
-def get_source(source_id: int, uow: UoW, _user: CurrentUser) -> SourceOut:
+def get_source(source_id: SourceId, uow: UoW, _user: CurrentUser) -> SourceOut:
     return SourceOut.model_validate(admin.find_source(uow, source_id))
 
 
 @router.post("/{source_id}/pause", response_model=SourceOut)
-def pause_source(source_id: int, uow: UoW, _user: Admin, body: PauseIn | None = None) -> SourceOut:
+def pause_source(
+    source_id: SourceId, uow: UoW, _user: Admin, body: PauseIn | None = None
+) -> SourceOut:
     source = admin.pause_source(uow, source_id, (body or PauseIn()).reason)
     uow.commit()
     return SourceOut.model_validate(source)
 
 
 @router.post("/{source_id}/resume", response_model=SourceOut)
-def resume_source(source_id: int, uow: UoW, _user: Admin) -> SourceOut:
+def resume_source(source_id: SourceId, uow: UoW, _user: Admin) -> SourceOut:
     source = admin.resume_source(uow, source_id)
     uow.commit()
     return SourceOut.model_validate(source)
 
 
 @router.post("/{source_id}/poll", response_model=SourceOut, status_code=status.HTTP_202_ACCEPTED)
-def poll_source(source_id: int, uow: UoW, _user: Editor) -> SourceOut:
+def poll_source(source_id: SourceId, uow: UoW, _user: Editor) -> SourceOut:
     source = admin.request_poll(uow, source_id)
     uow.commit()
     return SourceOut.model_validate(source)
