@@ -25,6 +25,7 @@ from shared.models import Base
 from shared.settings import Settings
 from tests.support.httpserver import LocalServer
 from tests.support.processes import Processes
+from tests.support.web import WebServer
 
 # The tests configure everything themselves; a developer's CROSSFEED_* variables must not leak in.
 for _name in list(os.environ):
@@ -136,6 +137,14 @@ def database(db_url: str) -> Iterator[Database]:
     db = Database(db_url)
     yield db
     db.dispose()
+
+
+@pytest.fixture
+def web(settings: Settings) -> Iterator[WebServer]:
+    """The web app on this test's database, served by uvicorn on a loopback port."""
+    server = WebServer(settings).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -18,13 +17,6 @@ from shared.uow import UnitOfWork
 from tests.support.api import Api
 from tests.support.factories import make_user
 from tests.support.web import WebServer
-
-
-@pytest.fixture
-def web(settings: Settings) -> Iterator[WebServer]:
-    server = WebServer(settings).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,6 @@ from tests.support.wait import wait_for
 from tests.support.web import WebServer
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def web(settings: Settings) -> Iterator[WebServer]:
-    server = WebServer(settings).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

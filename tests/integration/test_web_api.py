@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select, update
@@ -20,13 +19,6 @@ from tests.support.factories import make_article, make_source, make_user
 from tests.support.web import WebServer
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def web(settings: Settings) -> Iterator[WebServer]:
-    server = WebServer(settings).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
