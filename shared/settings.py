@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     login_token_hours: int = Field(12, ge=1, le=24 * 90)
     review_sweep_seconds: float = Field(30.0, gt=0)
 
+    # Enrichment: gazetteer files of the operator's own, read after the built-in one
+    # (comma-separated paths; format in shared/enrichment/gazetteer.toml).
+    gazetteer_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+
     # Machine-translation drafts: none, or a LibreTranslate server (its host:port must be in
     # FETCH_ALLOWED_HOSTS when it runs on a private address, as in docker compose).
     mt_provider: Literal["none", "libretranslate"] = "none"
@@ -122,6 +126,25 @@ class Settings(BaseSettings):
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("gazetteer_files", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("gazetteer_files")
+    @classmethod
+    def _check_gazetteer(cls, value: list[Path]) -> list[Path]:
+        if value:
+            from shared.enrichment.entities import GazetteerError, load  # noqa: PLC0415
+
+            try:  # a broken file stops every process at start, with the reason, not mid-task
+                load(value)
+            except GazetteerError as exc:
+                raise ValueError(str(exc)) from exc
         return value
 
     @field_validator("fetch_allowed_hosts")

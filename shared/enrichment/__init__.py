@@ -1,0 +1,2 @@
+"""Enrichment building blocks shared by the enricher and its benchmarks: text normalisation,
+the gazetteer and the entity matcher."""
