@@ -10,7 +10,7 @@ Duplicates: every pair of articles; a pair is reported when the two share an LSH
 and `same_story` agrees. Printed: labelled pairs found (recall), reported pairs that are wrong
 (per 100 reported), and the same for a named peer, "word-shingle MinHash": the textbook
 near-duplicate detector (MinHash over 3-word shingles of the raw text, same LSH layout,
-reported when the estimated Jaccard passes 0.25).
+reported when the estimated Jaccard passes the same candidate threshold).
 
 Speed: articles enriched per second on one process, (a) the computation alone (text stats and
 entities) and (b) `enrich_source` end to end on SQLite, storing the result; and the same

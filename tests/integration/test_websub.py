@@ -21,6 +21,7 @@ from shared.settings import Settings
 from shared.tasks import consume
 from shared.uow import UnitOfWork
 from tests.conftest import make_settings, settings_env
+from tests.support.api import Api
 from tests.support.feeds import Item, rss
 from tests.support.httpserver import LocalServer, Reply
 from tests.support.processes import Processes
@@ -258,6 +259,8 @@ def test_push_end_to_end_through_real_processes(
         procs.start("web", ["web", "--port", public.rsplit(":", 1)[1]], env)
         procs.start("relay", ["relay"], env)
         procs.start("worker", ["worker"], env)
+        # The hub checks intent at once: the callback must be listening by then.
+        wait_for(Api(public).ready, timeout=60, what="the web to answer")
         database = Database(settings.database_url)
         with UnitOfWork(database) as uow:
             from shared.admin.sources import SourceCreate, add_source, request_poll  # noqa: PLC0415
