@@ -84,14 +84,14 @@ def pairs_found(
     articles: list[dict[str, Any]], gazetteer: Gazetteer, peer: bool
 ) -> set[tuple[str, str]]:
     texts = {a["id"]: f"{a['title']}\n{a['body']}" for a in articles}
-    prints = {i: dup.story_print(t, gazetteer) for i, t in texts.items()}
+    prints = {} if peer else {i: dup.story_print(t, gazetteer) for i, t in texts.items()}
     signatures = {}
     for i, text in texts.items():
         if peer:
             words = text.split()
             shingles = {" ".join(words[k : k + 3]) for k in range(max(1, len(words) - 2))}
             minhash = MinHash(num_perm=dup.NUM_PERM)
-            minhash.update_batch([s.encode() for s in sorted(shingles)])
+            minhash.update_batch([s.encode() for s in shingles])
         else:
             minhash = dup.signature(prints[i])
         signatures[i] = minhash
@@ -99,8 +99,7 @@ def pairs_found(
     for i, minhash in signatures.items():
         for key in dup.band_keys(minhash):
             buckets.setdefault(key, []).append(i)
-    candidates = {tuple(sorted((a, b))) for ids in buckets.values() for a in ids for b in ids
-                  if a < b}  # fmt: skip
+    candidates = {(a, b) for ids in buckets.values() for a in ids for b in ids if a < b}
     found = set()
     for a, b in candidates:
         if peer:

@@ -121,16 +121,10 @@ class Settings(BaseSettings):
     task_time_limit: int = Field(300, ge=1)
     broker_visibility_timeout: int = Field(3600, ge=60)
 
-    @field_validator("fetch_allowed_hosts", mode="before")
+    @field_validator("fetch_allowed_hosts", "gazetteer_files", mode="before")
     @classmethod
-    def _split_hosts(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip().lower() for part in value.split(",") if part.strip()]
-        return value
-
-    @field_validator("gazetteer_files", mode="before")
-    @classmethod
-    def _split_paths(cls, value: object) -> object:
+    def _comma_list(cls, value: object) -> object:
+        """The environment gives a list as one comma-separated string."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -154,7 +148,7 @@ class Settings(BaseSettings):
             host, _, port = item.rpartition(":")
             if not host.strip("[]") or not port.isdigit():
                 raise ValueError(f"{item!r} is not host:port")
-        return value
+        return [item.lower() for item in value]
 
     @field_validator("data_dir")
     @classmethod

@@ -115,13 +115,20 @@ def truncate_all(database: Database) -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty SQLite file of this test's own (for tests that run on SQLite only,
+    such as those starting real processes on the embedded stack)."""
+    path = tmp_path / "crossfeed.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A migrated, empty database URL: SQLite and PostgreSQL (parametrised)."""
     if request.param == "sqlite":
-        path = tmp_path / "crossfeed.db"
-        shutil.copyfile(sqlite_template, path)
-        yield f"sqlite:///{path}"
+        yield request.getfixturevalue("sqlite_url")
         return
     url = request.getfixturevalue("pg_url")
     yield url

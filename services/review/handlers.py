@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import structlog
-from sqlalchemy import select
 
 from shared.domain.events import ArticleQueued
 from shared.domain.states import ArticleState
-from shared.models import Article, WorkflowEntry, utcnow
+from shared.editorial.actions import find_article
+from shared.models import WorkflowEntry, utcnow
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -23,19 +23,9 @@ WORK_IN_PROGRESS = frozenset(
 )
 
 
-def _locked(uow: UnitOfWork, article_id: int) -> Article | None:
-    """The article, its row locked like a workflow action's, so history entries stay in order."""
-    return uow.session.scalar(
-        select(Article)
-        .where(Article.id == article_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
 def queue_article(uow: UnitOfWork, article_id: int) -> bool:
     """Record the article's entry into the workflow; False if it was already queued."""
-    article = _locked(uow, article_id)
+    article = find_article(uow, article_id, lock=True)
     if article is None:
         log.info("queue_skipped_no_article", article_id=article_id)
         return False
@@ -57,7 +47,7 @@ def queue_article(uow: UnitOfWork, article_id: int) -> bool:
 
 def flag_source_revision(uow: UnitOfWork, article_id: int, revision_id: int) -> bool:
     """Flag an article whose source changed while someone works on it; False if not needed."""
-    article = _locked(uow, article_id)
+    article = find_article(uow, article_id, lock=True)
     if article is None or article.state not in WORK_IN_PROGRESS:
         return False
     article.source_revised = True

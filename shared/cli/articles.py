@@ -15,11 +15,12 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from shared.admin.users import find_user
 from shared.domain import workflow as wf
 from shared.domain.states import ArticleState
-from shared.editorial.actions import take_action
+from shared.editorial.actions import get_article, history, take_action
 from shared.errors import Invalid, NotFound
-from shared.models import Article, ArticleRevision, Source, Translation, User, WorkflowEntry
+from shared.models import Article, ArticleRevision, Source, Translation, User
 
 from .common import console, esc, load_settings, unit_of_work
 
@@ -69,9 +70,7 @@ def list_articles(
 def show(article_id: Annotated[int, typer.Argument(help="The article's id")]) -> None:
     """One article: state, translation, and its history."""
     with unit_of_work() as uow:
-        article = uow.session.get(Article, article_id)
-        if article is None:
-            raise NotFound(f"no article {article_id}")
+        article = get_article(uow, article_id)
         revision = uow.session.get(ArticleRevision, article.current_revision_id or -1)
         translation = uow.session.get(Translation, article.current_translation_id or -1)
         assignee = uow.session.get(User, article.assignee_id or -1)
@@ -87,14 +86,8 @@ def show(article_id: Annotated[int, typer.Argument(help="The article's id")]) ->
             )
         if article.scheduled_for:
             console.print(f"  scheduled    {_when(article.scheduled_for)}")
-        history = uow.session.execute(
-            select(WorkflowEntry, User.username)
-            .outerjoin(User, User.id == WorkflowEntry.actor_id)
-            .where(WorkflowEntry.article_id == article.id)
-            .order_by(WorkflowEntry.id)
-        ).all()
         table = Table("when", "who", "action", "from", "to", "note")
-        for entry, who in history:
+        for entry, who in history(uow, article.id):
             table.add_row(
                 _when(entry.at),
                 esc(who or "system"),
@@ -115,14 +108,12 @@ def _act(
 ) -> None:
     settings = load_settings()
     with unit_of_work() as uow:
-        user = uow.session.scalar(select(User).where(User.username == username))
+        try:
+            user = find_user(uow, username)
+        except NotFound:
+            user = None
         if user is None or not user.active:
             raise Invalid(f"no active user {username!r}")
-        if version is None:
-            found = uow.session.get(Article, article_id)
-            if found is None:
-                raise NotFound(f"no article {article_id}")
-            version = found.lock_version
         article = take_action(uow, article_id, user, wf.Request(action, note=note), settings,
                               version)  # fmt: skip
         uow.commit()

@@ -150,7 +150,12 @@ def decide(
     check(facts, actor, action)
     if RULES[action].note_required and not (request.note or "").strip():
         raise IllegalTransition(f"{action} needs a note saying why")
-    keep = Decision(
+    return _TRANSITIONS[action](_keep(facts, action), facts, actor, request, now, claim_ttl)
+
+
+def _keep(facts: ArticleFacts, action: Action) -> Decision:
+    """The decision that changes nothing: each transition states only what it changes."""
+    return Decision(
         action=action,
         from_state=facts.state,
         to_state=facts.state,
@@ -159,7 +164,6 @@ def decide(
         scheduled_for=facts.scheduled_for,
         approved_translation_id=facts.approved_translation_id,
     )
-    return _TRANSITIONS[action](keep, facts, actor, request, now, claim_ttl)
 
 
 def check(facts: ArticleFacts, actor: Actor, action: Action) -> None:
@@ -326,20 +330,18 @@ _TRANSITIONS = {
 def _system(facts: ArticleFacts, actor: Actor, action: Action, now: dt.datetime) -> Decision:
     if actor.role is not None:
         raise NotAllowed(f"{action} is taken by the system's timers only")
-    keep = Decision(action, facts.state, facts.state, facts.assignee_id, facts.claim_expires_at,
-                    facts.scheduled_for, facts.approved_translation_id)  # fmt: skip
+    keep, nobody = _keep(facts, action), Request(action)
     if action == Action.EXPIRE_CLAIM:
         if facts.state != S.TRANSLATING or facts.claim_expires_at is None:
             raise IllegalTransition("no claim to expire")
         if facts.claim_expires_at > now:
             raise IllegalTransition("the claim has not expired")
-        return _with(keep, to_state=S.NEW, assignee_id=None, claim_expires_at=None)
+        return _release(keep, facts, actor, nobody, now, dt.timedelta(0))  # as if released
     if facts.state != S.SCHEDULED or facts.scheduled_for is None:
         raise IllegalTransition("the article is not scheduled")
     if facts.scheduled_for > now:
         raise IllegalTransition("its time has not come")
-    _check_approval(facts)
-    return _with(keep, to_state=S.PUBLISHED, scheduled_for=None, publishes=True)
+    return _publish(keep, facts, actor, nobody, now, dt.timedelta(0))  # as if published now
 
 
 def _check_approval(facts: ArticleFacts) -> None:

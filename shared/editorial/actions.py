@@ -9,7 +9,9 @@ second finds the version moved and gets a 409, never a silent overwrite.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -43,29 +45,53 @@ def actor_of(user: User | None) -> wf.Actor:
     return wf.Actor.system() if user is None else wf.Actor(user.id, Role(user.role))
 
 
-def load_for_update(uow: UnitOfWork, article_id: int) -> Article:
-    # populate_existing: if this session loaded the article before (the CLI reads its version
-    # first), its attributes are refreshed from the locked row; without it SQLAlchemy keeps the
-    # earlier, possibly stale, copy and a concurrent write would be lost.
-    article = uow.session.scalar(
-        select(Article)
-        .where(Article.id == article_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+def find_article(uow: UnitOfWork, article_id: int, lock: bool = False) -> Article | None:
+    """The article, or None. `lock`: its row locked for this transaction (FOR UPDATE on
+    PostgreSQL; SQLite writers are serialised anyway), and refreshed from the locked row if the
+    session read it before (populate_existing), so nothing is decided on a stale copy."""
+    stmt = select(Article).where(Article.id == article_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return uow.session.scalar(stmt)
+
+
+def get_article(uow: UnitOfWork, article_id: int, lock: bool = False) -> Article:
+    """The article, or NotFound (404 in the API, a message in the CLI)."""
+    article = find_article(uow, article_id, lock)
     if article is None:
         raise NotFound(f"no article {article_id}")
     return article
 
 
+def history(uow: UnitOfWork, article_id: int) -> list[tuple[WorkflowEntry, str | None]]:
+    """The article's workflow history, oldest first, with each actor's username (None: the
+    system)."""
+    rows = uow.session.execute(
+        select(WorkflowEntry, User.username)
+        .outerjoin(User, User.id == WorkflowEntry.actor_id)
+        .where(WorkflowEntry.article_id == article_id)
+        .order_by(WorkflowEntry.id)
+    ).all()
+    return [(entry, name) for entry, name in rows]
+
+
+@contextlib.contextmanager
+def rule_errors(article: Article) -> Iterator[None]:
+    """The workflow's refusals as the errors people see: 403 and 409."""
+    try:
+        yield
+    except wf.NotAllowed as exc:
+        raise Forbidden(exc.reason) from exc
+    except wf.IllegalTransition as exc:
+        raise Conflict(exc.reason, state=article.state) from exc
+
+
 def facts_of(uow: UnitOfWork, article: Article) -> wf.ArticleFacts:
     machine = False
     if article.current_translation_id is not None:
-        machine = bool(
-            uow.session.scalar(
-                select(Translation.machine).where(Translation.id == article.current_translation_id)
-            )
-        )
+        # A get: answered from the session when the caller already loaded the version.
+        version = uow.session.get(Translation, article.current_translation_id)
+        machine = version is not None and version.machine
     return wf.ArticleFacts(
         state=ArticleState(article.state),
         assignee_id=article.assignee_id,
@@ -91,18 +117,19 @@ def take_action(
     """Apply `request` to the article as `user` (None: the system's timers).
 
     `expected_version` is the article's `lock_version` the caller based its decision on; None
-    only for timers, which act on what they just read under the lock. Raises Forbidden (403),
-    Conflict (409: illegal transition or stale version), Invalid (422) or NotFound.
+    to act on the article as it is under the lock (the timers; the CLI without --version).
+    Raises Forbidden (403), Conflict (409: illegal transition or stale version), Invalid (422)
+    or NotFound.
     """
     now = now or utcnow()
-    article = load_for_update(uow, article_id)
+    article = get_article(uow, article_id, lock=True)
     if expected_version is not None and article.lock_version != expected_version:
         raise Conflict(
             f"article {article_id} changed since you loaded it (your version "
             f"{expected_version}, now {article.lock_version}): reload it and try again",
             lock_version=article.lock_version,
         )
-    try:
+    with rule_errors(article):
         decision = wf.decide(
             facts_of(uow, article),
             actor_of(user),
@@ -110,10 +137,6 @@ def take_action(
             now,
             dt.timedelta(minutes=settings.claim_minutes),
         )
-    except wf.NotAllowed as exc:
-        raise Forbidden(exc.reason) from exc
-    except wf.IllegalTransition as exc:
-        raise Conflict(exc.reason, state=article.state) from exc
     _validate(uow, request)  # after the permission check: no probing of users by the unentitled
 
     translation_id = article.current_translation_id
@@ -239,15 +262,9 @@ def machine_draft(
     then happens when the draft is stored, so an article that moved meanwhile gets a 409.
     """
     with UnitOfWork(database, read_only=True) as uow:
-        article = uow.session.get(Article, article_id)
-        if article is None:
-            raise NotFound(f"no article {article_id}")
-        try:  # refuse before spending the provider's time
+        article = get_article(uow, article_id)
+        with rule_errors(article):  # refuse before spending the provider's time
             wf.check(facts_of(uow, article), actor_of(user), wf.Action.SAVE)
-        except wf.NotAllowed as exc:
-            raise Forbidden(exc.reason) from exc
-        except wf.IllegalTransition as exc:
-            raise Conflict(exc.reason, state=article.state) from exc
         revision = uow.session.get(ArticleRevision, article.current_revision_id or -1)
         if revision is None:
             raise Conflict("the article has no source text to translate")

@@ -26,24 +26,26 @@ from .actions import take_action
 log = structlog.get_logger(__name__)
 
 
+# What each timer watches: the state, the time column, and the action when that time passes.
+_TIMERS = (
+    (ArticleState.TRANSLATING, Article.claim_expires_at, wf.Action.EXPIRE_CLAIM),
+    (ArticleState.SCHEDULED, Article.scheduled_for, wf.Action.PUBLISH_SCHEDULED),
+)
+
+
 def due(database: Database, now: dt.datetime, limit: int = 500) -> list[tuple[int, wf.Action]]:
     """Articles whose claim lapsed or whose scheduled time came, with the action each needs."""
+    found: list[tuple[int, wf.Action]] = []
     with UnitOfWork(database, read_only=True) as uow:
-        lapsed = uow.session.scalars(
-            select(Article.id)
-            .where(Article.state == ArticleState.TRANSLATING, Article.claim_expires_at <= now)
-            .order_by(Article.claim_expires_at)
-            .limit(limit)
-        ).all()
-        scheduled = uow.session.scalars(
-            select(Article.id)
-            .where(Article.state == ArticleState.SCHEDULED, Article.scheduled_for <= now)
-            .order_by(Article.scheduled_for)
-            .limit(limit)
-        ).all()
-    return [(i, wf.Action.EXPIRE_CLAIM) for i in lapsed] + [
-        (i, wf.Action.PUBLISH_SCHEDULED) for i in scheduled
-    ]
+        for state, when, action in _TIMERS:
+            ids = uow.session.scalars(
+                select(Article.id)
+                .where(Article.state == state, when <= now)
+                .order_by(when)
+                .limit(limit)
+            ).all()
+            found.extend((article_id, action) for article_id in ids)
+    return found
 
 
 def sweep(database: Database, settings: Settings, now: dt.datetime | None = None) -> int:

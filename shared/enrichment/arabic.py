@@ -9,6 +9,7 @@ we cannot ship); the rules follow the usual light-stemming practice for Arabic r
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -37,9 +38,10 @@ def without_article(token: str) -> str:
     return token
 
 
-def prefix_forms(token: str) -> list[str]:
+@functools.lru_cache(maxsize=65536)  # news repeats its words; the forms of one never change
+def prefix_forms(token: str) -> tuple[str, ...]:
     """The token and what it may be once attached prefixes are taken off, article removed,
-    most literal first: `وبالرقه` -> [`وبالرقه`, `بالرقه`, `رقه`, ...]."""
+    most literal first: `وبالرقه` -> (`وبالرقه`, `بالرقه`, `رقه`, ...)."""
     forms = [token]
     rest = [token]
     if token[:1] in _CONJUNCTIONS and len(token) - 1 >= MIN_STEM:
@@ -53,7 +55,7 @@ def prefix_forms(token: str) -> list[str]:
         for form in (word, without_article(word)):
             if form not in forms:
                 forms.append(form)
-    return forms
+    return tuple(forms)
 
 
 # Latin transliterations: articles and joiners that come and go (al-Raqqa, Raqqa; Deir ez-Zor).

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datasketch import MinHash, MinHashLSH
 
 from .arabic import arabic_tokens, latin_tokens, normalise_arabic, prefix_forms
-from .entities import Gazetteer
+from .entities import Found, Gazetteer
 
 NUM_PERM = 128
 # LSH tuned so that pairs with a feature Jaccard of about 0.15 become candidates: retold stories
@@ -66,7 +66,8 @@ class StoryPrint:
                 *(f"e:{e}" for e in self.entities)}  # fmt: skip
 
 
-def story_print(text: str, gazetteer: Gazetteer) -> StoryPrint:
+def story_print(text: str, gazetteer: Gazetteer, found: list[Found] | None = None) -> StoryPrint:
+    """`found`: the text's entities when the caller has them already (the enricher does)."""
     words: set[str] = set()
     for token in arabic_tokens(text):
         stem = prefix_forms(token)[-1]  # the most stripped form
@@ -77,13 +78,13 @@ def story_print(text: str, gazetteer: Gazetteer) -> StoryPrint:
             words.add(token[:-1] if token.endswith("s") and len(token) > 4 else token)
     numbers = {n.replace(",", "") for n in _NUMBER.findall(text.translate(_DIGITS))}
     numbers = {n for n in numbers if n not in {"0", "1"}}
-    entities = {f.id for f in gazetteer.find(text) if f.mentions}
+    entities = {f.id for f in (gazetteer.find(text) if found is None else found) if f.mentions}
     return StoryPrint(frozenset(words), frozenset(numbers), frozenset(entities))
 
 
 def signature(print_: StoryPrint) -> MinHash:
     minhash = MinHash(num_perm=NUM_PERM)
-    minhash.update_batch([feature.encode() for feature in sorted(print_.features)])
+    minhash.update_batch([feature.encode() for feature in print_.features])  # order-free
     return minhash
 
 

@@ -64,8 +64,7 @@ class Gazetteer:
         for name in entry.ar:
             words = arabic_tokens(name)
             if words:
-                key = (without_article(words[0]), *(without_article(w) for w in words[1:]))
-                self.arabic[key] = entry.id
+                self.arabic[tuple(without_article(w) for w in words)] = entry.id
         for name in (entry.en, *entry.en_variants):
             if len(name) <= 5 and name.isupper():
                 self.acronyms[name] = entry.id

@@ -7,7 +7,6 @@ stops the good source beside it from being polled. A real worker then polls them
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,12 +165,10 @@ def test_a_bad_feed_is_recorded_and_the_good_one_still_polled(
 
 
 def test_a_real_worker_survives_the_whole_corpus(
-    tmp_path: Path, sqlite_template: Path, server: LocalServer, procs: Processes
+    tmp_path: Path, sqlite_url: str, server: LocalServer, procs: Processes
 ) -> None:
-    db_path = tmp_path / "crossfeed.db"
-    shutil.copyfile(sqlite_template, db_path)
     settings = make_settings(
-        tmp_path / "var", database_url=f"sqlite:///{db_path}",
+        tmp_path / "var", database_url=sqlite_url,
         fetch_allowed_hosts=[server.host_port], poll_sweep_seconds=1, poll_per_host=4,
     )  # fmt: skip
     database = Database(settings.database_url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -32,12 +31,10 @@ def torn_files(queue_dir: Path, queue: str) -> None:
 
 
 def test_a_worker_keeps_going_past_unreadable_messages(
-    tmp_path: Path, sqlite_template: Path, server: LocalServer, procs: Processes
+    tmp_path: Path, sqlite_url: str, server: LocalServer, procs: Processes
 ) -> None:
-    db_path = tmp_path / "crossfeed.db"
-    shutil.copyfile(sqlite_template, db_path)
     settings = make_settings(
-        tmp_path / "var", database_url=f"sqlite:///{db_path}",
+        tmp_path / "var", database_url=sqlite_url,
         fetch_allowed_hosts=[server.host_port], relay_interval_seconds=0.1,
     )  # fmt: skip
     broker_settings(settings)  # creates the folders

@@ -8,9 +8,14 @@ from pathlib import Path
 import pytest
 
 from shared.db import Database
-from shared.models import Source
+from shared.domain import workflow as wf
+from shared.domain.states import Role
+from shared.editorial.actions import TranslationInput, take_action
+from shared.models import Source, User
 from shared.settings import Settings
+from shared.uow import UnitOfWork
 from tests.conftest import make_settings, settings_env
+from tests.support.factories import make_article, make_source, make_user
 from tests.support.processes import run
 from tests.support.web import WebServer
 
@@ -227,12 +232,6 @@ def test_sources_update(env: dict[str, str], database: Database) -> None:
 def test_articles_move_through_review_from_the_command_line(
     env: dict[str, str], database: Database, settings: Settings
 ) -> None:
-    from shared.domain import workflow as wf  # noqa: PLC0415
-    from shared.domain.states import Role  # noqa: PLC0415
-    from shared.editorial.actions import TranslationInput, take_action  # noqa: PLC0415
-    from shared.models import User  # noqa: PLC0415
-    from shared.uow import UnitOfWork  # noqa: PLC0415
-    from tests.support.factories import make_article, make_source, make_user  # noqa: PLC0415
 
     make_user(database, "rana", Role.TRANSLATOR)
     make_user(database, "ed", Role.EDITOR)

@@ -67,7 +67,7 @@ def test_a_draft_is_stored_as_a_machine_version_a_person_must_edit(
 
 
 def test_provider_failures_are_503_problems_and_change_nothing(
-    settings: Settings, database: Database, libretranslate: LibreTranslateServer
+    settings: Settings, database: Database, libretranslate: LibreTranslateServer, web: WebServer
 ) -> None:
     token = make_user(database, "tina", Role.TRANSLATOR)[1]
     article_id = make_article(database, make_source(database), body=BODY)
@@ -78,20 +78,16 @@ def test_provider_failures_are_503_problems_and_change_nothing(
         ({"mt_target_language": "xx"}, "xx is not supported"),
         ({"mt_url": "http://127.0.0.1:1"}, "LibreTranslate cannot be reached"),
     ]
-    first = WebServer(settings).start()
-    try:
-        api = first.api.with_token(token)
-        version = api.post(f"{path}/actions/claim", json={"lock_version": 1}).json()["lock_version"]
-    finally:
-        first.stop()
+    claim = web.api.with_token(token).post(f"{path}/actions/claim", json={"lock_version": 1})
+    version = claim.json()["lock_version"]
     for changes, message in cases:
-        web = _web(settings, libretranslate, **changes)
+        failing = _web(settings, libretranslate, **changes)
         try:
-            api = web.api.with_token(token)
+            api = failing.api.with_token(token)
             response = api.post(f"{path}/draft", json={"lock_version": version})
             assert response.status_code == 503, (changes, response.text)
             assert response.headers["content-type"] == "application/problem+json"
             assert message in response.json()["detail"]
             assert api.get(path).json()["translation"] is None
         finally:
-            web.stop()
+            failing.stop()

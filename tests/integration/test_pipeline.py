@@ -6,7 +6,6 @@ redis:    PostgreSQL and Redis (what docker-compose runs).
 
 from __future__ import annotations
 
-import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,13 +53,12 @@ FAST = {
 
 @pytest.fixture(params=["embedded", "redis"])
 def stack(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, server: LocalServer
+    request: pytest.FixtureRequest, tmp_path: Path, server: LocalServer
 ) -> Iterator[Settings]:
     common: dict[str, Any] = {**FAST, "fetch_allowed_hosts": [server.host_port]}
     if request.param == "embedded":
-        db = tmp_path / "crossfeed.db"
-        shutil.copyfile(sqlite_template, db)
-        yield make_settings(tmp_path / "var", database_url=f"sqlite:///{db}", **common)
+        url = request.getfixturevalue("sqlite_url")
+        yield make_settings(tmp_path / "var", database_url=url, **common)
         return
     settings = make_settings(
         tmp_path / "var",

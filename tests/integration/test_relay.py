@@ -227,7 +227,7 @@ def test_stuck_events_are_listed_and_retried(database: Database, settings: Setti
 def test_an_event_that_finishes_after_being_stuck_is_not_counted(
     database: Database, settings: Settings
 ) -> None:
-    [event_id] = emit(database, SourcePollRequested(source_id=1))
+    emit(database, SourcePollRequested(source_id=1))
     relay = Relay(database, Recorder(), settings)
     relay.dispatch_pending()
     for _ in range(settings.redelivery_max_attempts + 1):
@@ -239,4 +239,3 @@ def test_an_event_that_finishes_after_being_stuck_is_not_counted(
         session.commit()
     assert outbox_stats(database).stuck == 0
     assert stuck_events(database) == []
-    assert event_id

@@ -15,7 +15,9 @@ from shared.db import Database
 from shared.domain import workflow as wf
 from shared.domain.states import ArticleState, Role
 from shared.editorial import timers
-from shared.models import Article, ArticleRevision, Delivery, Destination, OutboxEvent, utcnow
+from shared.editorial.actions import take_action
+from shared.errors import Conflict
+from shared.models import Article, ArticleRevision, Delivery, Destination, OutboxEvent, User, utcnow
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 from tests.conftest import REDIS_URL, make_settings, settings_env
@@ -57,6 +59,12 @@ class Desk:
         version = self.article()["lock_version"]
         body = {"lock_version": version, "title": title, "dek": dek, "body_html": body_html}
         return self.api.request("PUT", f"{self.path}/translation", json=body)
+
+    def to_review(self, title: str = "Story", body_html: str = "<p>Body</p>") -> None:
+        """Claim, save and submit: the article waits in review."""
+        ok(self.act("claim"))
+        ok(self.save(title, body_html))
+        ok(self.act("submit"))
 
 
 def ok(response: requests.Response) -> dict[str, Any]:
@@ -174,9 +182,7 @@ def test_two_editors_racing_get_exactly_one_success(
     for _ in range(5):
         article_id = make_article(database, make_source(database))
         tina = Desk(web, people["tina"], article_id)
-        ok(tina.act("claim"))
-        ok(tina.save("Title", "<p>Body</p>"))
-        ok(tina.act("submit"))
+        tina.to_review("Title")
         version = tina.article()["lock_version"]
         editors = [Desk(web, people[n], article_id) for n in ("ed", "eve")]
         barrier = threading.Barrier(2)
@@ -192,9 +198,7 @@ def test_two_editors_racing_get_exactly_one_success(
             thread.join(30)
         assert sorted(results) == [200, 409]
         history = tina.article()["history"]
-        assert [h["action"] for h in history].count("approve") + [
-            h["action"] for h in history
-        ].count("request_changes") == 1
+        assert sum(h["action"] in ("approve", "request_changes") for h in history) == 1
 
 
 def _race(
@@ -257,9 +261,7 @@ def test_scheduled_articles_publish_on_time_with_the_real_worker_and_beat(
         editor = make_user(database, f"ed-{redis_prefix[:8]}", Role.EDITOR)[1]
         article_id = make_article(database, make_source(database))
         ed = Desk(web, editor, article_id)
-        ok(ed.act("claim"))
-        ok(ed.save("Scheduled story", "<p>Body</p>"))
-        ok(ed.act("submit"))
+        ed.to_review("Scheduled story")
         ok(ed.act("approve"))
         at = utcnow() + dt.timedelta(seconds=3)
         scheduled = ok(ed.act("schedule", at=at.isoformat()))
@@ -284,9 +286,6 @@ def test_a_write_based_on_an_earlier_read_in_the_same_session_is_refused(
 ) -> None:
     """The lock re-reads the row: a session that loaded the article before someone else changed
     it must not act on its stale copy (a lost update)."""
-    from shared.editorial.actions import take_action  # noqa: PLC0415
-    from shared.errors import Conflict  # noqa: PLC0415
-    from shared.models import User  # noqa: PLC0415
 
     database = pg_database
     tina = make_user(database, "tina", Role.TRANSLATOR)[0]
@@ -308,9 +307,7 @@ def test_unscheduling_before_the_time_keeps_the_article_back(
 ) -> None:
     article_id = make_article(database, make_source(database))
     ed = Desk(web, people["ed"], article_id)
-    ok(ed.act("claim"))
-    ok(ed.save("Story", "<p>Body</p>"))
-    ok(ed.act("submit"))
+    ed.to_review()
     ok(ed.act("approve"))
     ok(ed.act("schedule", at=(utcnow() + dt.timedelta(hours=1)).isoformat()))
     ok(ed.act("unschedule"))

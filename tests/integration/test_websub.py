@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +11,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from services.poller import handlers, websub
+from shared.admin.sources import SourceCreate, add_source, request_poll
 from shared.db import Database
 from shared.domain.events import SourceContentPushed
 from shared.http import SafeClient
-from shared.models import Article, OutboxEvent, PushedDocument, Source, utcnow
+from shared.models import Article, ArticleRevision, OutboxEvent, PushedDocument, Source, utcnow
 from shared.outbox import row_envelope
 from shared.settings import Settings
 from shared.tasks import consume
@@ -240,17 +240,15 @@ def test_the_sweep_renews_and_retries(world: World) -> None:
 
 
 def test_push_end_to_end_through_real_processes(
-    tmp_path: Path, sqlite_template: Path, server: LocalServer, procs: Processes
+    tmp_path: Path, sqlite_url: str, server: LocalServer, procs: Processes
 ) -> None:
     hub = Hub().start()
     try:
-        db_path = tmp_path / "crossfeed.db"
-        shutil.copyfile(sqlite_template, db_path)
         port = listening_socket()
         public = f"http://127.0.0.1:{port.getsockname()[1]}"
         port.close()
         settings = make_settings(
-            tmp_path / "var", database_url=f"sqlite:///{db_path}", public_url=public,
+            tmp_path / "var", database_url=sqlite_url, public_url=public,
             fetch_allowed_hosts=[server.host_port, hub.host_port], relay_interval_seconds=0.1,
         )  # fmt: skip
         env = settings_env(settings)
@@ -263,8 +261,6 @@ def test_push_end_to_end_through_real_processes(
         wait_for(Api(public).ready, timeout=60, what="the web to answer")
         database = Database(settings.database_url)
         with UnitOfWork(database) as uow:
-            from shared.admin.sources import SourceCreate, add_source, request_poll  # noqa: PLC0415
-
             source = add_source(uow, SourceCreate(name="Pushed", url=topic))
             request_poll(uow, source.id)
             uow.commit()
@@ -272,7 +268,6 @@ def test_push_end_to_end_through_real_processes(
         assert hub.publish(topic, hub_feed(hub, topic, [Item("urn:2", "ثان")])) == 202
 
         def titles() -> set[str]:
-            from shared.models import ArticleRevision  # noqa: PLC0415
 
             with database.session() as session:
                 return set(session.scalars(select(ArticleRevision.title)))

@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from services.web.api.schemas import UserOut
+from services.web.api.schemas import Out, UserOut
 from services.web.deps import ReadingUoW, UoW, get_settings, require
 from shared.admin import destinations as destination_ops
 from shared.admin import partners as partner_ops
@@ -33,9 +33,7 @@ class CreatedUser(BaseModel):
     token: str = Field(description="shown once; only its hash is stored")
 
 
-class PartnerOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PartnerOut(Out):
     id: int
     slug: str
     name: str
@@ -50,19 +48,22 @@ class CreatedPartner(BaseModel):
     token: str = Field(description="the partner's feed token; shown once")
 
 
-class DestinationOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class DestinationOut(Out):
     id: int
     name: str
     kind: str
     url: str
     config: dict[str, Any]
-    has_secret: bool
+    secret_encrypted: str | None = Field(None, exclude=True)  # read to say has_secret, never sent
     partner_id: int | None
     enabled: bool
     disabled_reason: str | None
     created_at: dt.datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_secret(self) -> bool:
+        return self.secret_encrypted is not None
 
 
 class LoginIn(BaseModel):
@@ -123,17 +124,9 @@ def add_partner(body: partner_ops.PartnerCreate, uow: UoW, _admin: Admin) -> Cre
     return CreatedPartner(partner=PartnerOut.model_validate(partner), token=token)
 
 
-def _destination(d: Any) -> DestinationOut:
-    return DestinationOut(
-        id=d.id, name=d.name, kind=d.kind, url=d.url, config=d.config,
-        has_secret=d.secret_encrypted is not None, partner_id=d.partner_id, enabled=d.enabled,
-        disabled_reason=d.disabled_reason, created_at=d.created_at,
-    )  # fmt: skip
-
-
 @router.get("/destinations", response_model=list[DestinationOut])
 def list_destinations(uow: UoW, _admin: Admin) -> list[DestinationOut]:
-    return [_destination(d) for d in destination_ops.list_destinations(uow)]
+    return [DestinationOut.model_validate(d) for d in destination_ops.list_destinations(uow)]
 
 
 @router.post("/destinations", response_model=DestinationOut, status_code=status.HTTP_201_CREATED)
@@ -142,7 +135,7 @@ def add_destination(
 ) -> DestinationOut:
     destination = destination_ops.add_destination(uow, settings, body)
     uow.commit()
-    return _destination(destination)
+    return DestinationOut.model_validate(destination)
 
 
 @router.patch("/destinations/{destination_id}", response_model=DestinationOut)
@@ -155,4 +148,4 @@ def update_destination(
 ) -> DestinationOut:
     destination = destination_ops.update_destination(uow, settings, destination_id, body)
     uow.commit()
-    return _destination(destination)
+    return DestinationOut.model_validate(destination)

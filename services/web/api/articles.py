@@ -28,7 +28,7 @@ from services.web.api.schemas import (
 from services.web.deps import CurrentUser, ReadingUser, UoW, get_settings, http_client
 from shared.domain import workflow as wf
 from shared.domain.states import ArticleState
-from shared.editorial import actions as drafts
+from shared.editorial import actions as editorial
 from shared.editorial import diff
 from shared.editorial.actions import TranslationInput, actor_of, facts_of, take_action
 from shared.errors import Invalid, NotFound
@@ -41,7 +41,6 @@ from shared.models import (
     Source,
     Translation,
     User,
-    WorkflowEntry,
 )
 from shared.settings import Settings
 from shared.translation import provider
@@ -153,7 +152,7 @@ def act(
     request = wf.Request(action, note=body.note, assignee_id=assignee_id, at=body.at)
     take_action(uow, article_id, user, request, settings, body.lock_version)
     uow.commit()
-    return article_detail(uow, article_id, user)
+    return _detail_after_write(uow, article_id, user)
 
 
 @router.put("/{article_id}/translation", response_model=ArticleDetail)
@@ -175,7 +174,7 @@ def save_translation(
         TranslationInput(title=body.title, dek=body.dek, body_html=body.body_html),
     )
     uow.commit()
-    return article_detail(uow, article_id, user)
+    return _detail_after_write(uow, article_id, user)
 
 
 @router.post("/{article_id}/draft", response_model=ArticleDetail)
@@ -191,14 +190,21 @@ def machine_draft(
     or fails."""
     database = request.app.state.database
     translator = provider(settings, http_client(request))
-    drafts.machine_draft(database, translator, settings, article_id, user, body.lock_version)
-    with UnitOfWork(database, read_only=True) as uow:
-        return article_detail(uow, article_id, user)
+    editorial.machine_draft(database, translator, settings, article_id, user, body.lock_version)
+    with UnitOfWork(database, read_only=True) as reader:
+        return article_detail(reader, article_id, user)
+
+
+def _detail_after_write(uow: UnitOfWork, article_id: int, user: User) -> ArticleDetail:
+    """The article as it now stands, read in a read-only unit of work: on SQLite the writing
+    session would take the write lock again for a dozen reads."""
+    with UnitOfWork(uow.database, read_only=True) as reader:
+        return article_detail(reader, article_id, user)
 
 
 @router.get("/{article_id}/versions", response_model=list[TranslationSummary])
 def list_versions(article_id: ArticleId, uow: UoW, _user: CurrentUser) -> list[TranslationSummary]:
-    _article(uow, article_id)
+    editorial.get_article(uow, article_id)
     rows = uow.session.execute(
         select(Translation, User.username)
         .outerjoin(User, User.id == Translation.translator_id)
@@ -251,7 +257,7 @@ def diff_source(
 ) -> DiffOut:
     """What the outlet changed. By default: from the revision the newest translation was made
     from (else the first) to the current one, which is what a flagged article's translator needs."""
-    article = _article(uow, article_id)
+    article = editorial.get_article(uow, article_id)
     revisions = {
         r.number: r
         for r in uow.session.scalars(
@@ -286,15 +292,8 @@ def diff_source(
     )  # fmt: skip
 
 
-def _article(uow: UoW, article_id: int) -> Article:
-    article = uow.session.get(Article, article_id)
-    if article is None:
-        raise NotFound(f"no article {article_id}")
-    return article
-
-
 def _find_version(uow: UoW, article_id: int, number: int) -> tuple[Translation, str | None]:
-    _article(uow, article_id)
+    editorial.get_article(uow, article_id)
     row = uow.session.execute(
         select(Translation, User.username)
         .outerjoin(User, User.id == Translation.translator_id)
@@ -319,7 +318,7 @@ def _version(t: Translation, translator: str | None) -> dict[str, Any]:
 
 def article_detail(uow: UoW, article_id: int, user: User) -> ArticleDetail:
     session = uow.session
-    article = _article(uow, article_id)
+    article = editorial.get_article(uow, article_id)
     source = session.get_one(Source, article.source_id)
     revision = (
         session.get(ArticleRevision, article.current_revision_id)
@@ -339,12 +338,6 @@ def article_detail(uow: UoW, article_id: int, user: User) -> ArticleDetail:
         )
     enrichment = session.scalars(
         select(Enrichment).where(Enrichment.article_id == article.id).order_by(Enrichment.subject)
-    ).all()
-    history = session.execute(
-        select(WorkflowEntry, User.username)
-        .outerjoin(User, User.id == WorkflowEntry.actor_id)
-        .where(WorkflowEntry.article_id == article.id)
-        .order_by(WorkflowEntry.id)
     ).all()
     return ArticleDetail(
         **_summary(
@@ -392,6 +385,6 @@ def article_detail(uow: UoW, article_id: int, user: User) -> ArticleDetail:
                 note=e.note,
                 translation_id=e.translation_id,
             )
-            for e, name in history
+            for e, name in editorial.history(uow, article.id)
         ],
     )
