@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -119,3 +121,9 @@ def reset_after_fork() -> None:
             database.engine.dispose(close=False)
             database.read_engine.dispose(close=False)
         _DATABASES.clear()
+
+
+def dialect_insert(session: Session) -> Any:
+    """The session's dialect's `insert`, which has ON CONFLICT (both of ours support it; the
+    generic one does not)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

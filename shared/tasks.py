@@ -14,12 +14,10 @@ import structlog
 from celery import Task, shared_task
 from celery.exceptions import Retry
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shared import metrics
-from shared.db import TRANSIENT_ERRORS, Database
+from shared.db import TRANSIENT_ERRORS, Database, dialect_insert
 from shared.domain.events import Event, UnknownEvent, parse_envelope
 from shared.logs import bind_context, clear_context
 from shared.models import EventReceipt, OutboxEvent, utcnow
@@ -146,9 +144,8 @@ def claim_receipt(session: Session, event_id: str, consumer_name: str) -> bool:
     values = {"event_id": event_id, "consumer": consumer_name}
     # INSERT ... ON CONFLICT DO NOTHING: on PostgreSQL a concurrent duplicate waits for the first
     # to commit and then inserts nothing, so exactly one delivery gets True.
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
-        dialect_insert(EventReceipt)
+        dialect_insert(session)(EventReceipt)
         .values(values)
         .on_conflict_do_nothing()
         .returning(EventReceipt.event_id)

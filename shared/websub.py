@@ -44,7 +44,7 @@ def callback_url(settings: Settings, token: str) -> str:
     return settings.public_url.rstrip("/") + CALLBACK_PREFIX + token
 
 
-def prepare(source: Source, settings: Settings, hub: str, topic: str) -> bool:
+def prepare(source: Source, hub: str, topic: str) -> bool:
     """Record the hub and topic a feed names; True if a subscription request is needed."""
     changed = (source.websub_hub, source.websub_topic) != (hub, topic)
     if not changed and source.websub_state != "none":

@@ -37,7 +37,7 @@ from shared.uow import UnitOfWork
 
 from .fulltext import fill_full_text
 from .identity import identity_rule
-from .ingest import IngestReport, existing_articles, ingest_feed
+from .ingest import IngestReport, existing_articles, ingest_feed, unique_entries
 from .schedule import IntervalPolicy, cache_max_age, next_poll_delay
 
 log = structlog.get_logger(__name__)
@@ -78,10 +78,12 @@ def policy(settings: Settings) -> IntervalPolicy:
 # --- 1. leases ------------------------------------------------------------------------------
 
 
-def _busy_hosts(uow: UnitOfWork, now: dt.datetime) -> Counter[str]:
-    rows = uow.session.execute(
-        select(Source.host, func.count()).where(Source.poll_lease_until > now).group_by(Source.host)
-    ).all()
+def _busy_hosts(uow: UnitOfWork, now: dt.datetime, host: str | None = None) -> Counter[str]:
+    """Polls running per host (only `host`'s, when given)."""
+    query = select(Source.host, func.count()).where(Source.poll_lease_until > now)
+    if host is not None:
+        query = query.where(Source.host == host)
+    rows = uow.session.execute(query.group_by(Source.host)).all()
     return Counter({host: int(count) for host, count in rows})
 
 
@@ -109,7 +111,9 @@ def take_due_sources(
     if host is not None:
         query = query.where(Source.host == host)
     due = uow.session.execute(query).all()
-    busy = _busy_hosts(uow, now)
+    if not due:
+        return []  # the common case of a sweep: nothing to count hosts for
+    busy = _busy_hosts(uow, now, host)
     leases = []
     for source_id, source_host in due:
         if busy[source_host] >= per_host:
@@ -140,7 +144,7 @@ def request_poll(
     source.next_poll_at = now
     if source.poll_lease_until is not None and source.poll_lease_until > now:
         return None
-    if _busy_hosts(uow, now)[source.host] >= per_host:
+    if _busy_hosts(uow, now, source.host)[source.host] >= per_host:
         return None  # the next sweep takes it
     return _lease(source, now, lease_seconds)
 
@@ -202,6 +206,7 @@ class _Reading:
     fingerprint: str | None = None
     feed: ParsedFeed | None = None
     notes: list[str] = field(default_factory=list)
+    keep_body: bool = False  # a body we could not read: kept (bounded) for debugging
 
 
 def _fetch(client: SafeClient, target: _Target) -> _Reading:
@@ -238,23 +243,28 @@ def _read(reading: _Reading, target: _Target, settings: Settings) -> None:
     if reading.fingerprint == target.content_hash:
         reading.outcome = PollOutcome.UNCHANGED
         return
-    started = time.perf_counter()
     try:
-        with parse_budget(settings).hold(len(result.body)):
-            feed = parse_feed(
-                result.body,
-                result.url,
-                result.headers.get("Content-Type"),
-                max_entries=settings.poll_max_entries,
-            )
+        feed = parse_document(result.body, result.url, result.headers.get("Content-Type"), settings)
     except FeedParseError as exc:
         reading.outcome = PollOutcome.ERROR
         reading.error = f"cannot parse the feed: {exc}"
+        reading.keep_body = True
         return
-    finally:
-        metrics.PARSE_SECONDS.observe(time.perf_counter() - started)
     reading.notes.extend(feed_notes(feed))
     reading.feed = feed
+
+
+def parse_document(
+    body: bytes, url: str, content_type: str | None, settings: Settings
+) -> ParsedFeed:
+    """Parse a feed document, polled or pushed: within the process's parse budget, at most
+    `poll_max_entries` entries read, the time observed. Raises FeedParseError."""
+    started = time.perf_counter()
+    try:
+        with parse_budget(settings).hold(len(body)):
+            return parse_feed(body, url, content_type, max_entries=settings.poll_max_entries)
+    finally:
+        metrics.PARSE_SECONDS.observe(time.perf_counter() - started)
 
 
 @functools.cache
@@ -292,11 +302,12 @@ def _fill_full_text(
     feed = reading.feed
     if feed is None or not target.full_text or not settings.full_text_per_poll:
         return
+    # The rule ingest will use (it may move down a rule for this document), and the entries
+    # it will keep, so the pages fetched are those of the stories it will store.
     rule, _ = identity_rule(target.identity_rule, feed.entries)
-    entries = {entry.identity_key(rule): entry for entry in feed.entries}
+    entries = unique_entries(feed.entries, rule)
     with UnitOfWork(database, read_only=True) as uow:
-        source = uow.session.get_one(Source, lease.source_id)
-        known = existing_articles(uow, source, entries)
+        known = existing_articles(uow, lease.source_id, rule, entries)
     new = [entry for key, entry in entries.items() if key not in known]
     read, failed = fill_full_text(client, new, settings.full_text_per_poll)
     if failed:
@@ -335,6 +346,7 @@ def poll_source(
             :2000
         ]
         reading.feed = None
+        reading.keep_body = True
         report = _finish(database, settings, lease, target, reading)
     if report is None:
         return None
@@ -381,7 +393,7 @@ def _finish(
             if reading.feed is not None:
                 report.ingest = store_feed(uow, source, reading.feed, now, report.notes)
                 source.content_hash = reading.fingerprint
-                report.subscribe = _note_hub(source, settings, reading)
+                report.subscribe = _note_hub(source, reading)
             _record_success(uow, source, settings, now, report, reading)
         source.poll_lease_token = None
         source.poll_lease_until = None
@@ -403,7 +415,7 @@ def store_feed(
     return ingest_feed(uow, source, feed, now)
 
 
-def _note_hub(source: Source, settings: Settings, reading: _Reading) -> bool:
+def _note_hub(source: Source, reading: _Reading) -> bool:
     """Record a WebSub hub the feed (or its Link header) names; True to subscribe now."""
     feed, result = reading.feed, reading.result
     assert feed is not None
@@ -412,7 +424,7 @@ def _note_hub(source: Source, settings: Settings, reading: _Reading) -> bool:
     self_url = feed.self_url or result.link("self")
     if not hub or not hub.startswith(("http://", "https://")):
         return False
-    return websub.prepare(source, settings, hub, self_url or source.url)
+    return websub.prepare(source, hub, self_url or source.url)
 
 
 def _record_success(
@@ -442,7 +454,9 @@ def _record_success(
     source.next_poll_at = now + next_poll_delay(
         policy(settings),
         pinned_minutes=source.interval_minutes,
-        stories_last_week=stories_last_week(uow, source.id, now),
+        stories_last_week=(  # counted only when it matters: a pinned interval ignores it
+            None if source.interval_minutes is not None else stories_last_week(uow, source.id, now)
+        ),
         ttl_minutes=reading.feed.ttl_minutes if reading.feed else None,
         max_age=cache_max_age(result.headers.get("Cache-Control")),
         at_least_minutes=(
@@ -457,7 +471,7 @@ def _record_failure(
     result = reading.result
     if result is not None:
         source.last_status_code = result.status
-        if reading.error and reading.error.startswith(("cannot parse", "internal error")):
+        if reading.keep_body:
             source.last_failed_body = result.body[:FAILED_BODY_LIMIT]
         if result.status == 410:
             source.status = SourceStatus.PAUSED

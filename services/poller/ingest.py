@@ -15,9 +15,8 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from shared.db import dialect_insert
 from shared.domain.events import ArticleIngested, SourceRevised
 from shared.domain.states import ArticleState
 from shared.feeds.parse import ParsedEntry, ParsedFeed
@@ -43,10 +42,10 @@ def ingest_feed(
     """Add what is new in `feed` for `source` under the source's identity rule. Items that left
     the feed are kept as they are."""
     report = IngestReport()
-    entries = _unique_entries(feed.entries, source.identity_rule)
+    entries = unique_entries(feed.entries, source.identity_rule)
     if not entries:
         return report
-    existing = existing_articles(uow, source, entries)
+    existing = existing_articles(uow, source.id, source.identity_rule, entries)
     fresh = {key: entry for key, entry in entries.items() if key not in existing}
     if fresh:
         report.new = _insert_articles(uow, source, fresh, now)
@@ -63,7 +62,7 @@ def ingest_feed(
     return report
 
 
-def _unique_entries(entries: list[ParsedEntry], rule: str) -> dict[str, ParsedEntry]:
+def unique_entries(entries: list[ParsedEntry], rule: str) -> dict[str, ParsedEntry]:
     """One entry per identity key, the first as it appears in the document."""
     unique: dict[str, ParsedEntry] = {}
     for entry in entries:
@@ -72,9 +71,9 @@ def _unique_entries(entries: list[ParsedEntry], rule: str) -> dict[str, ParsedEn
 
 
 def existing_articles(
-    uow: UnitOfWork, source: Source, entries: dict[str, ParsedEntry]
+    uow: UnitOfWork, source_id: int, rule: str, entries: dict[str, ParsedEntry]
 ) -> dict[str, Article]:
-    """The stored articles these entries are, by identity key.
+    """The stored articles these entries (keyed under `rule`) are, by identity key.
 
     Under a rule other than guid, an article may have been stored under its old key; it is
     found by its link, so a rule change does not bring stories back as new.
@@ -84,16 +83,16 @@ def existing_articles(
         article.identity_key: article
         for article in session.scalars(
             select(Article).where(
-                Article.source_id == source.id, Article.identity_key.in_(list(entries))
+                Article.source_id == source_id, Article.identity_key.in_(list(entries))
             )
         )
     }
-    if source.identity_rule != "guid":
+    if rule != "guid":
         by_link = {e.link: key for key, e in entries.items() if key not in found and e.link}
         if by_link:
             for article in session.scalars(
                 select(Article).where(
-                    Article.source_id == source.id, Article.url.in_(list(by_link))
+                    Article.source_id == source_id, Article.url.in_(list(by_link))
                 )
             ):
                 found.setdefault(by_link[article.url or ""], article)
@@ -114,10 +113,6 @@ def _published_at(entry: ParsedEntry, now: dt.datetime) -> dt.datetime:
     if entry.published_at is None or entry.published_at > now + MAX_FUTURE:
         return now  # missing or impossible: first seen is the best we know
     return entry.published_at
-
-
-def _insert(uow: UnitOfWork) -> Any:
-    return pg_insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def _insert_articles(
@@ -144,7 +139,7 @@ def _insert_articles(
     ]
     # executemany with RETURNING: compiled once and cached, sent in batches by SQLAlchemy.
     inserted = session.execute(
-        _insert(uow)(Article)
+        dialect_insert(session)(Article)
         .on_conflict_do_nothing(index_elements=["source_id", "identity_key"])
         .returning(Article.id, Article.identity_key),
         rows,
@@ -152,7 +147,9 @@ def _insert_articles(
     if not inserted:
         return 0
     revisions = session.execute(
-        _insert(uow)(ArticleRevision).returning(ArticleRevision.id, ArticleRevision.article_id),
+        dialect_insert(session)(ArticleRevision).returning(
+            ArticleRevision.id, ArticleRevision.article_id
+        ),
         [
             _revision_row(article_id, 1, fresh[key], fresh[key].content_hash(), now)
             for article_id, key in inserted

@@ -15,14 +15,14 @@ from sqlalchemy import delete, select
 
 from shared import websub
 from shared.db import Database
-from shared.feeds.parse import FeedParseError, parse_feed
+from shared.feeds.parse import FeedParseError
 from shared.http import FetchError, SafeClient
 from shared.logs import bind_context
 from shared.models import PushedDocument, Source, utcnow
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
-from .handlers import feed_notes, parse_budget, store_feed
+from .handlers import feed_notes, parse_document, store_feed
 
 log = structlog.get_logger(__name__)
 
@@ -90,18 +90,12 @@ def ingest_pushed(uow: UnitOfWork, settings: Settings, document_id: int) -> int:
     bind_context(source_id=source.id)
     document.processed_at = now = utcnow()
     try:
-        with parse_budget(settings).hold(len(document.body)):
-            feed = parse_feed(
-                document.body,
-                source.url,
-                document.content_type,
-                max_entries=settings.poll_max_entries,
-            )
+        feed = parse_document(document.body, source.url, document.content_type, settings)
     except FeedParseError as exc:
         log.warning("websub_push_unreadable", error=str(exc))
         source.last_notes = f"a pushed document could not be read: {exc}"[:2000]
         return 0
     notes = feed_notes(feed)
     report = store_feed(uow, source, feed, now, notes)
-    log.info("websub_push_ingested", new=report.new, revised=report.revised)
+    log.info("websub_push_ingested", new=report.new, revised=report.revised, notes=notes or None)
     return report.new
