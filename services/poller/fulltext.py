@@ -58,6 +58,7 @@ def fill_full_text(client: SafeClient, entries: list[ParsedEntry], limit: int) -
         extracted = extract_article(text, page.url)
         current = to_text(entry.content_html or entry.summary_html)
         if extracted and len(to_text(extracted)) > len(current):
+            entry.feed_hash = entry.content_hash()  # before the text changes
             entry.content_html = extracted
             read += 1
         else:

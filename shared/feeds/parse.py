@@ -50,6 +50,9 @@ class ParsedEntry:
     published_at: dt.datetime | None
     categories: list[str] = field(default_factory=list)
     link_as_written: str | None = None  # for identity, when there is no guid
+    # Set when the article page's text replaced the feed's (full-text sources): the hash of the
+    # entry as the feed gave it, so later polls, which read only the feed, compare like with like.
+    feed_hash: str | None = None
 
     def identity_key(self, rule: str = "guid") -> str:
         """How an entry is recognised: by `rule` ("guid": guid, else link, else hash; "link":
@@ -63,7 +66,10 @@ class ParsedEntry:
         return "hash:" + digest
 
     def content_hash(self) -> str:
-        """Changes exactly when the text a translator works from changes."""
+        """Changes exactly when the text a translator works from changes (for a full-text
+        entry: when the outlet's feed item changes)."""
+        if self.feed_hash is not None:
+            return self.feed_hash
         text = "\n".join(
             (to_text(self.title), to_text(self.summary_html), to_text(self.content_html))
         )

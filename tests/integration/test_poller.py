@@ -536,6 +536,12 @@ def test_a_wrongly_declared_encoding_is_read_and_noted(
     assert source(database, source_id).last_notes == "encoding: declared utf-8; read as cp1256"
 
 
+def poll_revised(database: Database) -> int:
+    """Source revisions beyond each article's first."""
+    with database.session() as session:
+        return int(session.scalar(select(func.count()).where(ArticleRevision.number > 1)) or 0)
+
+
 ARTICLE_PAGE = (CORPUS / "pages" / "jasim-water.html").read_text(encoding="utf-8")
 
 
@@ -566,3 +572,14 @@ def test_a_full_text_source_gets_the_article_page(
     assert source(database, source_id).last_notes == "full text: 1 of 2 article pages unreadable"
     poll()  # stories already stored are not fetched again
     assert len(server.hits("/story/1")) == 1
+    # The feed changes elsewhere (a new story): the stored ones, whose text came from their
+    # pages, are not "revised" back to the feed's summary.
+    server.route("/story/3", Reply(404))
+    server.route("/feed", Reply(200, rss([
+        Item("g3", "قصة ثالثة", "<p>ملخص ثالث</p>", server.url("/story/3")),
+        Item("g1", "انقطاع المياه في جاسم", "<p>ملخص قصير</p>", server.url("/story/1")),
+        Item("g2", "قصة أخرى", "<p>ملخص آخر</p>", server.url("/story/2")),
+    ])))  # fmt: skip
+    report = poll()
+    assert report is not None and report.ingest is not None
+    assert (report.ingest.new, report.ingest.revised, poll_revised(database)) == (1, 0, 0)
