@@ -12,44 +12,21 @@ of unchanged polls that ended without parsing, CPU per unchanged feed, and worke
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, update
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._feeds import FeedFarm  # noqa: E402
-from shared import migrate  # noqa: E402
-from shared.db import Database  # noqa: E402
+from bench._stack import Stack, cpu_seconds, peak_rss_mib  # noqa: E402
 from shared.models import Article, Source, utcnow  # noqa: E402
-
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
-REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-SECRET = "bench-secret-" + "x" * 40
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process and its threads (and reaped children)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))
-    return (utime + stime + cutime + cstime) / CLOCK_TICKS
-
-
-def peak_rss_mib(pid: int) -> float:
-    match = re.search(r"VmHWM:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
-    return int(match.group(1)) / 1024 if match else 0.0
 
 
 def run_newsboat(farm: FeedFarm, threads: int, workdir: Path, reloads: int) -> list[float]:
@@ -74,47 +51,21 @@ class Crossfeed:
 
     def __init__(self, farm: FeedFarm, threads: int, workdir: Path) -> None:
         self.farm = farm
-        self.name = f"crossfeed_bench_{uuid.uuid4().hex[:8]}"
-        self.admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        self.url = make_url(PG_ADMIN).set(database=self.name).render_as_string(hide_password=False)
-        migrate.upgrade(self.url)
-        self.database = Database(self.url)
+        self.stack = Stack(
+            workdir,
+            fetch_allowed_hosts=",".join(farm.host_ports),
+            poll_sweep_seconds="1",
+            poll_per_host="4",
+        )
+        self.database = self.stack.database
         processes = 2  # one per core: parsing is CPU work and the GIL keeps it to one core each
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("CROSSFEED_")},
-            "CROSSFEED_ENVIRONMENT": "test",
-            "CROSSFEED_SECRET_KEY": SECRET,
-            "CROSSFEED_DATA_DIR": str(workdir / "var"),
-            "CROSSFEED_DATABASE_URL": self.url,
-            "CROSSFEED_BROKER_URL": REDIS,
-            "CROSSFEED_REDIS_PREFIX": f"{self.name}:",
-            "CROSSFEED_FETCH_ALLOWED_HOSTS": ",".join(farm.host_ports),
-            "CROSSFEED_POLL_SWEEP_SECONDS": "1",
-            "CROSSFEED_POLL_PER_HOST": "4",
-            "CROSSFEED_LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
         concurrency = str(max(1, threads // processes))
-        command = [sys.executable, "-m", "shared.cli", "worker", "--queues", "poll",
-                   "--pool", "threads", "--concurrency", concurrency]  # fmt: skip
         self.workers = [
-            subprocess.Popen(
-                command,
-                env=self.env,
-                stdout=subprocess.DEVNULL,
-                stderr=(workdir / f"worker{i}.log").open("w"),
-                start_new_session=True,
-                cwd=ROOT,
-            )
+            self.stack.start(f"worker{i}", "worker", "--queues", "poll", "--pool", "threads",
+                             "--concurrency", concurrency)
             for i in range(processes)
-        ]
-        self.beat = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "beat"], env=self.env,
-            stdout=subprocess.DEVNULL, stderr=(workdir / "beat.log").open("w"),
-            start_new_session=True, cwd=ROOT,
-        )  # fmt: skip
+        ]  # fmt: skip
+        self.beat = self.stack.start("beat", "beat")
 
     def add_sources(self) -> None:
         with self.database.session() as session:
@@ -144,9 +95,7 @@ class Crossfeed:
                 )
             if done >= self.farm.count:
                 return time.monotonic() - started
-            for process in (*self.workers, self.beat):
-                if process.poll() is not None:
-                    raise RuntimeError(f"a crossfeed process exited with {process.returncode}")
+            self.stack.check_alive()
             time.sleep(0.2)
 
     def outcomes(self) -> dict[str, int]:
@@ -171,24 +120,7 @@ class Crossfeed:
             return int(session.scalar(select(func.count()).select_from(Article)) or 0)
 
     def close(self) -> None:
-        for process in (*self.workers, self.beat):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in (*self.workers, self.beat):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        self.database.dispose()
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
-        import redis  # noqa: PLC0415
-
-        client = redis.Redis.from_url(REDIS)
-        keys = list(client.scan_iter(match=f"{self.name}:*"))
-        if keys:
-            client.delete(*keys)
+        self.stack.close()
 
 
 def main() -> int:

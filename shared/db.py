@@ -127,3 +127,50 @@ def dialect_insert(session: Session) -> Any:
     """The session's dialect's `insert`, which has ON CONFLICT (both of ours support it; the
     generic one does not)."""
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def serialise(session: Session, name: str) -> None:
+    """Hold a lock named `name` until the transaction ends: writers of one kind take turns.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: nothing to do, because a write
+    transaction there is already exclusive (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+
+
+def insert_pairs(session: Session, table: str, key: str, values: list[str], owner: str,
+                 owner_id: int) -> None:  # fmt: skip
+    """Insert rows (`key` = each of `values`, `owner` = `owner_id`), skipping ones that exist,
+    in one statement whatever their number: PostgreSQL unnests an array (executemany there is
+    a round trip per row, and a multi-row VALUES is compiled anew for every row count); SQLite,
+    in process, takes executemany with one cached statement."""
+    if not values:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                f"INSERT INTO {table} ({key}, {owner}) SELECT value, :owner_id "  # noqa: S608
+                "FROM unnest(CAST(:values AS text[])) AS value ON CONFLICT DO NOTHING"
+            ),
+            {"values": values, "owner_id": owner_id},
+        )
+    else:
+        session.execute(
+            text(
+                f"INSERT INTO {table} ({key}, {owner}) VALUES (:value, :owner_id) "  # noqa: S608
+                "ON CONFLICT DO NOTHING"
+            ),
+            [{"value": value, "owner_id": owner_id} for value in values],
+        )
+
+
+def custom_plans(session: Session) -> None:
+    """Plan this transaction's statements for their actual parameters (PostgreSQL).
+
+    psycopg prepares a statement after five runs, and PostgreSQL may then reuse a generic plan
+    that ignores the values; for a lookup by a list of keys that plan can be far worse
+    (measured on the story index: 20 ms instead of 3 ms per story).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))

@@ -99,6 +99,22 @@ class Settings(BaseSettings):
     # Enrichment: gazetteer files of the operator's own, read after the built-in one
     # (comma-separated paths; format in shared/enrichment/gazetteer.toml).
     gazetteer_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    # Category rules of the operator's own (format in shared/enrichment/categories.toml).
+    category_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    # Languages the detector chooses among (ISO 639-1): fewer is faster and more accurate.
+    enrich_languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["ar", "en", "fr", "tr", "fa", "ru", "he", "de"]
+    )
+    # The newsroom's name and the disclaimer closing every translated article; placeholders:
+    # {newsroom}, {source} (the outlet), {author} (the source article's), {translator}.
+    newsroom_name: str = Field("Crossfeed Newsroom", min_length=1, max_length=200)
+    disclaimer: str = Field(
+        "This article was translated and edited by {newsroom}. Responsibility for the "
+        "information and views set out in this article lies entirely with the author.",
+        max_length=2000,
+    )
+    # Two outlets' stories are compared as duplicates when first seen this close together.
+    duplicate_window_hours: int = Field(72, ge=1, le=24 * 60)
 
     # Machine-translation drafts: none, or a LibreTranslate server (its host:port must be in
     # FETCH_ALLOWED_HOSTS when it runs on a private address, as in docker compose).
@@ -121,7 +137,13 @@ class Settings(BaseSettings):
     task_time_limit: int = Field(300, ge=1)
     broker_visibility_timeout: int = Field(3600, ge=60)
 
-    @field_validator("fetch_allowed_hosts", "gazetteer_files", mode="before")
+    @field_validator(
+        "fetch_allowed_hosts",
+        "gazetteer_files",
+        "category_files",
+        "enrich_languages",
+        mode="before",
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         """The environment gives a list as one comma-separated string."""
@@ -139,6 +161,45 @@ class Settings(BaseSettings):
                 load(value)
             except GazetteerError as exc:
                 raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("category_files")
+    @classmethod
+    def _check_categories(cls, value: list[Path]) -> list[Path]:
+        if value:
+            from shared.enrichment.categories import CategoryError, load  # noqa: PLC0415
+
+            try:
+                load(value)
+            except CategoryError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("enrich_languages")
+    @classmethod
+    def _check_languages(cls, value: list[str]) -> list[str]:
+        from shared.enrichment.language import UnknownLanguage, language_of  # noqa: PLC0415
+
+        for code in value:
+            try:
+                language_of(code)
+            except UnknownLanguage as exc:
+                raise ValueError(str(exc)) from exc
+        return [code.strip().lower() for code in value]
+
+    @field_validator("disclaimer")
+    @classmethod
+    def _check_disclaimer(cls, value: str) -> str:
+        from shared.enrichment.standing import (  # noqa: PLC0415
+            DISCLAIMER_FIELDS,
+            TemplateError,
+            check_template,
+        )
+
+        try:
+            check_template(value, DISCLAIMER_FIELDS)
+        except TemplateError as exc:
+            raise ValueError(str(exc)) from exc
         return value
 
     @field_validator("fetch_allowed_hosts")

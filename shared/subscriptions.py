@@ -45,7 +45,9 @@ SUBSCRIPTIONS: dict[str, tuple[Consumer, ...]] = {
     ),
     ev.ArticleQueued.type: (),
     ev.ArticleEnriched.type: (),
-    ev.ArticleTransitioned.type: (),  # the audit trail; the history table is its readable form
+    # The audit trail (the history table is its readable form); the enricher enriches each
+    # saved or submitted translation.
+    ev.ArticleTransitioned.type: (Consumer("enricher.article_transitioned"),),
     ev.ArticlePublished.type: (),  # the publisher subscribes (issue 6)
     ev.ArticleWithdrawn.type: (),  # the publisher subscribes (issue 6)
 }

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.domain.events import SourcePollRequested
 from shared.domain.states import SourceStatus
+from shared.enrichment.standing import ATTRIBUTION_FIELDS, TemplateError, check_template
 from shared.errors import Conflict, Invalid, NotFound
 from shared.models import Source, utcnow
 from shared.uow import UnitOfWork
@@ -24,6 +25,21 @@ def check_http_url(value: str) -> str:
     return value
 
 
+ATTRIBUTION_HELP = (
+    'How the newsroom credits the outlet: "Syria TV says" gives "<headline>, Syria TV says"; '
+    '"{headline}: {source} reports" places the headline itself'
+)
+
+
+def check_attribution(value: str | None) -> str | None:
+    if value:
+        try:
+            check_template(value, ATTRIBUTION_FIELDS)
+        except TemplateError as exc:
+            raise ValueError(str(exc)) from exc
+    return value
+
+
 class SourceCreate(BaseModel):
     """A new source, from the CLI or `POST /api/v1/sources`."""
 
@@ -33,11 +49,12 @@ class SourceCreate(BaseModel):
     url: str = Field(description="The feed URL (RSS, Atom or JSON Feed)")
     language: LanguageTag = "ar"
     interval_minutes: int | None = Field(None, ge=1, le=24 * 60)
-    attribution: str | None = Field(None, max_length=300)
+    attribution: str | None = Field(None, max_length=300, description=ATTRIBUTION_HELP)
     site_url: str | None = None
     full_text: bool = Field(False, description="Fetch each new article's page (summary-only feeds)")
 
     _url = field_validator("url")(check_http_url)
+    _attribution = field_validator("attribution")(check_attribution)
 
     @field_validator("site_url")
     @classmethod
@@ -71,8 +88,10 @@ class SourceUpdate(BaseModel):
 
     name: str | None = Field(None, min_length=1, max_length=200)
     interval_minutes: int | None = Field(None, ge=1, le=24 * 60)
-    attribution: str | None = Field(None, max_length=300)
+    attribution: str | None = Field(None, max_length=300, description=ATTRIBUTION_HELP)
     full_text: bool | None = None
+
+    _attribution = field_validator("attribution")(check_attribution)
 
 
 def update_source(uow: UnitOfWork, ref: str | int, data: SourceUpdate) -> Source:

@@ -2,7 +2,7 @@
 
 from shared.models.articles import Article, ArticleRevision, Translation, WorkflowEntry
 from shared.models.base import Base, utcnow
-from shared.models.enrichment import Enrichment
+from shared.models.enrichment import ArticleTerm, Enrichment, StoryBand
 from shared.models.outbox import EventReceipt, OutboxEvent
 from shared.models.people import ApiToken, User
 from shared.models.publishing import Delivery, Destination, Partner
@@ -12,6 +12,7 @@ __all__ = [
     "ApiToken",
     "Article",
     "ArticleRevision",
+    "ArticleTerm",
     "Base",
     "Delivery",
     "Destination",
@@ -21,6 +22,7 @@ __all__ = [
     "Partner",
     "PushedDocument",
     "Source",
+    "StoryBand",
     "Translation",
     "User",
     "WorkflowEntry",

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from services.enricher.handlers import enrich_source
+from services.enricher.handlers import enrich_source, tools
 from services.review.handlers import queue_article
 from shared.db import Database
 from shared.domain.states import ArticleState, Role
@@ -144,7 +144,7 @@ def test_an_article_in_full(web: WebServer, database: Database, tokens: dict[Rol
     article_id = make_article(database, make_source(database, "Yarmouk Post"), "خبر عاجل")
     with UnitOfWork(database) as uow:
         queue_article(uow, article_id)
-        enrich_source(uow, article_id)
+        enrich_source(uow, article_id, tools())
         uow.commit()
     body = web.get(f"/api/v1/articles/{article_id}", tokens[Role.TRANSLATOR]).json()
     assert body["title"] == "خبر عاجل"
@@ -155,8 +155,35 @@ def test_an_article_in_full(web: WebServer, database: Database, tokens: dict[Rol
     assert body["history"][0]["action"] == "queue"
     [enrichment] = body["enrichment"]
     assert (enrichment["script"], enrichment["direction"]) == ("Arab", "rtl")
+    assert (body["also_reported_by"], body["related"]) == ([], [])
     # RFC 3339 in UTC.
     assert dt.datetime.fromisoformat(body["first_seen_at"]).utcoffset() == dt.timedelta(0)
+
+
+def test_editors_set_keywords(web: WebServer, database: Database, tokens: dict[Role, str]) -> None:
+    article_id = make_article(database, make_source(database), "قصف على جاسم")
+    path = f"/api/v1/articles/{article_id}/keywords"
+    body = {"keywords": ["Jasim", "shelling", " jasim "]}
+    denied = web.request("PUT", path, tokens[Role.TRANSLATOR], json=body)
+    assert denied.status_code == 403
+    response = web.request("PUT", path, tokens[Role.EDITOR], json=body)
+    assert response.status_code == 200, response.text
+    [translation] = [e for e in response.json()["enrichment"] if e["subject"] == "translation"]
+    assert (translation["keywords"], translation["keywords_edited"]) == (
+        ["Jasim", "shelling"],
+        True,
+    )
+    bad_bodies: list[dict[str, list[str]]] = [
+        {"keywords": ["x" * 101]},
+        {"keywords": ["k"] * 31},
+        {"words": []},
+    ]
+    for bad in bad_bodies:
+        refused = web.request("PUT", path, tokens[Role.EDITOR], json=bad)
+        assert refused.status_code == 422, bad
+        assert refused.headers["content-type"] == PROBLEM
+    missing = web.request("PUT", "/api/v1/articles/999999/keywords", tokens[Role.EDITOR], json=body)
+    assert missing.status_code == 404
 
 
 def test_a_missing_article_is_a_404_problem(web: WebServer, tokens: dict[Role, str]) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 
+from sqlalchemy import select
+
 from shared.admin.sources import SourceCreate, add_source
 from shared.admin.users import UserCreate, create_user
 from shared.db import Database
 from shared.domain.states import ArticleState, Role
-from shared.models import Article, ArticleRevision, utcnow
+from shared.models import Article, ArticleRevision, Translation, utcnow
 from shared.uow import UnitOfWork
 
 _counter = itertools.count(1)
@@ -75,3 +77,33 @@ def make_article(
         article.current_revision_id = revision.id
         uow.commit()
         return article.id
+
+
+def make_translation(
+    database: Database,
+    article_id: int,
+    title: str,
+    body: str = "<p>Body</p>",
+    translator_id: int | None = None,
+) -> int:
+    """A new translation version, made the article's current one (as a save does)."""
+    with UnitOfWork(database) as uow:
+        article = uow.session.get_one(Article, article_id)
+        number = 1 + len(
+            uow.session.scalars(
+                select(Translation.id).where(Translation.article_id == article_id)
+            ).all()
+        )
+        version = Translation(
+            article_id=article_id,
+            number=number,
+            title=title,
+            body_html=body,
+            translator_id=translator_id,
+            source_revision_id=article.current_revision_id,
+        )
+        uow.session.add(version)
+        uow.session.flush()
+        article.current_translation_id = version.id
+        uow.commit()
+        return version.id

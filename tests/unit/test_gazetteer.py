@@ -65,6 +65,62 @@ def test_names_match_whole_words_only(text: str) -> None:
     assert ids(text) == {}
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the article: الرقة is the city, فرقه "its teams"; حمص the city, الحمص the pulse
+        ("قال الدفاع المدني إن فرقه تعمل", {"syrian-civil-defence": 1}),
+        ("وصلت فرقه إلى الرقة وبالرقة", {"raqqa": 2}),
+        ("ارتفع سعر كيلو الحمص وطبق فتة بالحمص", {}),
+        ("ارتفعت الأسعار في حمص وبحمص", {"homs": 2}),
+        ("ضعف البصر البصري", {}),
+        # not_next_to: words beside the name that make it something else
+        ("صحن فول وحمص بطحينة", {}),
+        ("نوى الزيتون ونوى التمر للتدفئة", {}),
+        ("قصف على نوى بريف درعا", {"nawa": 1, "daraa": 1}),
+        ("أنشد التلاميذ حماة الديار", {}),
+        ("في ريف حماة الشمالي", {"hama": 1}),
+        ("التفوق في مختلف الميادين والميادين كافة", {}),
+        ("اشتباكات في مدينة الميادين", {"al-mayadin": 1, "deir-ez-zor": 0}),
+        ("A delegation from Russia's State Duma", {}),
+        ("Shelling hit Douma and Duma", {"douma": 2, "rif-dimashq": 0}),
+        ("Trucks crossed Bab al-Hawa and Bab al-Salama", {}),
+        ("Shelling on al-Bab, east of Aleppo", {"al-bab": 1, "aleppo": 1}),
+        # only_after: تدمر "destroys" counts as Palmyra after a place word or with bi-
+        ("الغارات تدمر منازل والنيران تدمر المحاصيل", {}),
+        ("وصل وفد إلى تدمر وزار متحف تدمر وبتدمر", {"palmyra": 3, "homs": 0}),
+        # also_adjective: right after a noun with al-, السلمية is "peaceful"
+        ("الاحتجاجات السلمية والحلول السلمية", {}),
+        ("حملة في حماة والسلمية وفي السلمية", {"hama": 1, "salamiyah": 2}),
+        # acronyms: not inside a longer name; possessive 's
+        ("the UN refugee agency said", {"unhcr": 1}),
+        ("The UN's envoy visited Palmyra's museum", {"united-nations": 1, "palmyra": 1, "homs": 0}),
+    ],
+)
+def test_look_alike_words_are_not_places(text: str, expected: dict[str, int]) -> None:
+    assert ids(text) == expected
+
+
+def test_operators_give_context_rules_too(tmp_path: Path) -> None:
+    extra = tmp_path / "ours.toml"
+    extra.write_text(
+        '[[place]]\nid = "sharaa"\nen = "Sharaa"\nar = ["شرعا"]\nkind = "town"\n'
+        'governorate = "daraa"\nnot_next_to = ["قانون"]\nonly_after = ["بلدة"]\n',
+        encoding="utf-8",
+    )
+    gazetteer = load([extra])
+    assert {f.id for f in gazetteer.find("قصف بلدة شرعا")} == {"sharaa", "daraa"}
+    assert gazetteer.find("يجوز شرعا") == []  # not after بلدة
+    assert gazetteer.find("بلدة شرعا قانون") == []
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[[place]]\nid = "x"\nen = "X"\nar = ["س"]\nkind = "town"\nalso_adjective = "yes"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(GazetteerError, match=r"bad\.toml: place #1: also_adjective"):
+        load([bad])
+
+
 def test_operators_extend_and_override_the_gazetteer(tmp_path: Path) -> None:
     extra = tmp_path / "ours.toml"
     extra.write_text(

@@ -19,18 +19,29 @@ from services.web.api.schemas import (
     DraftIn,
     EnrichmentOut,
     HistoryOut,
+    RelatedOut,
     RevisionOut,
     SourceRef,
+    StoryOut,
     TranslationIn,
     TranslationOut,
     TranslationSummary,
 )
-from services.web.deps import CurrentUser, ReadingUser, UoW, get_settings, http_client
+from services.web.deps import (
+    CurrentUser,
+    ReadingUser,
+    UoW,
+    get_settings,
+    http_client,
+    require,
+)
 from shared.domain import workflow as wf
-from shared.domain.states import ArticleState
+from shared.domain.states import ArticleState, Role
 from shared.editorial import actions as editorial
 from shared.editorial import diff
 from shared.editorial.actions import TranslationInput, actor_of, facts_of, take_action
+from shared.editorial.keywords import KeywordsIn, set_keywords
+from shared.enrichment import related
 from shared.errors import Invalid, NotFound
 from shared.models import (
     Article,
@@ -195,6 +206,20 @@ def machine_draft(
         return article_detail(reader, article_id, user)
 
 
+@router.put("/{article_id}/keywords", response_model=ArticleDetail)
+def edit_keywords(
+    article_id: ArticleId,
+    body: KeywordsIn,
+    uow: UoW,
+    user: Annotated[User, Depends(require(Role.EDITOR))],
+) -> ArticleDetail:
+    """Set the article's Helpful keywords (editors). They replace the computed ones and stay
+    when the translation is enriched again."""
+    set_keywords(uow, article_id, user, body.keywords)
+    uow.commit()
+    return _detail_after_write(uow, article_id, user)
+
+
 def _detail_after_write(uow: UnitOfWork, article_id: int, user: User) -> ArticleDetail:
     """The article as it now stands, read in a read-only unit of work: on SQLite the writing
     session would take the write lock again for a dozen reads."""
@@ -357,6 +382,10 @@ def article_detail(uow: UoW, article_id: int, user: User) -> ArticleDetail:
             a.value for a in wf.allowed_actions(facts_of(uow, article), actor_of(user))
         ],
         enrichment=[EnrichmentOut.model_validate(e) for e in enrichment],
+        also_reported_by=[
+            StoryOut.model_validate(s) for s in related.also_reported_by(session, article.id)
+        ],
+        related=[RelatedOut.model_validate(r) for r in related.related(session, article.id)],
         deliveries=[
             DeliveryOut(
                 destination=name,

@@ -57,16 +57,42 @@ class RevisionOut(Out):
 
 
 class EnrichmentOut(Out):
-    subject: str
+    subject: str  # "source" or "translation"
     language: str | None
+    language_confidence: float | None
     script: str | None
     direction: str | None
     word_count: int
     reading_minutes: int
     slug: str | None
     keywords: list[Any]
+    keywords_edited: bool  # an editor's list: recomputation leaves it alone
     entities: dict[str, Any]
+    categories: list[Any]
+    attribution: str | None
+    disclaimer: str | None
     computed_at: dt.datetime
+
+
+class StoryOut(Out):
+    """The same story from another outlet."""
+
+    article_id: int
+    source: str
+    title: str | None
+    url: str | None
+    state: str
+    first_seen_at: dt.datetime
+
+
+class RelatedOut(Out):
+    """A published article sharing entities and keywords with this one."""
+
+    article_id: int
+    title: str | None
+    published_at: dt.datetime | None
+    score: float
+    shared: list[str]
 
 
 class HistoryOut(Out):
@@ -130,6 +156,8 @@ class ArticleDetail(ArticleSummary):
     site_published_at: dt.datetime | None
     allowed_actions: list[str]  # what the caller may do now (parameters aside)
     enrichment: list[EnrichmentOut]
+    also_reported_by: list[StoryOut]  # the same story from other outlets: translate it once
+    related: list[RelatedOut]
     history: list[HistoryOut]
     deliveries: list[DeliveryOut]  # where it went (the publisher's ledger)
 

@@ -1,0 +1,311 @@
+"""Enrichment speed: the computation alone, the handlers storing on SQLite, and the deployed
+pipeline (relay, one single-process enricher worker, PostgreSQL, Redis) for latency from
+`article.ingested` to enrichment stored."""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yake
+from sqlalchemy import func, select, update
+
+from bench._stack import Stack
+from services.enricher.handlers import Tools, enrich_source, enrich_translation, entities_of
+from services.enricher.text import text_stats
+from shared import migrate
+from shared.db import Database
+from shared.domain.events import ArticleIngested
+from shared.enrichment import keywords, language, standing
+from shared.enrichment.duplicates import band_keys, signature, story_print
+from shared.models import (
+    Article,
+    ArticleRevision,
+    Enrichment,
+    OutboxEvent,
+    Source,
+    Translation,
+    utcnow,
+)
+from shared.uow import UnitOfWork
+
+
+def rate(texts: list[str], fn: Callable[[str], object], rounds: int) -> float:
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for text in texts:
+            fn(text)
+    return rounds * len(texts) / (time.perf_counter() - started)
+
+
+def source_computation(kit: Tools) -> Callable[[str], object]:
+    """Everything `enrich_source` computes, without the database."""
+
+    def compute(text: str) -> object:
+        found = kit.gazetteer.find(text)
+        detected = language.detect(text, kit.languages)
+        lang = detected.language or "ar"
+        print_ = story_print(text, kit.gazetteer, found)
+        return (
+            text_stats(text),
+            entities_of(found),
+            keywords.keywords(text, lang, found),
+            kit.rules.categorise(text, found),
+            band_keys(signature(print_)),
+        )
+
+    return compute
+
+
+def translation_computation(kit: Tools) -> Callable[[str], object]:
+    """Everything `enrich_translation` computes, without the database."""
+
+    def compute(text: str) -> object:
+        found = kit.gazetteer.find(text)
+        detected = language.detect(text, kit.languages)
+        title = text.split("\n", 1)[0]
+        return (
+            text_stats(text),
+            detected,
+            entities_of(found),
+            keywords.keywords(text, "en", found),
+            kit.rules.categorise(text, found),
+            standing.slug(title),
+            standing.attribution_line(title, None, "Syria TV"),
+            standing.disclaimer(kit.disclaimer, kit.newsroom, "Syria TV", None, None),
+        )
+
+    return compute
+
+
+def keyword_peer(texts: list[tuple[str, str]], rounds: int) -> tuple[float, float, float]:
+    """yake-rust (ours) against the `yake` package on the same texts: rates, and how many of
+    the package's top 10 phrases ours also gives (the same algorithm should agree)."""
+    extractors = {
+        lang: yake.KeywordExtractor(lan=lang, n=3 if lang == "en" else 2, top=10)
+        for lang in {lang for lang, _ in texts}
+    }
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for lang, text in texts:
+            keywords._extractor(lang).get_n_best(text[: keywords.SAMPLE_CHARS], n=10)
+    ours_rate = rounds * len(texts) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for lang, text in texts:
+            extractors[lang].extract_keywords(text[: keywords.SAMPLE_CHARS])
+    peer_rate = rounds * len(texts) / (time.perf_counter() - started)
+    shared = total = 0
+    for lang, text in texts:
+        sample = text[: keywords.SAMPLE_CHARS]
+        theirs = [k.lower() for k, _ in extractors[lang].extract_keywords(sample)]
+        ours = {k.lower() for k, _ in keywords._extractor(lang).get_n_best(sample, n=10)}
+        shared += sum(1 for k in theirs if k in ours)
+        total += len(theirs)
+    return ours_rate, peer_rate, shared / max(1, total)
+
+
+@contextmanager
+def _sqlite(
+    articles: list[dict[str, Any]], translations: list[dict[str, Any]]
+) -> Iterator[tuple[Database, list[int]]]:
+    folder = Path(tempfile.mkdtemp(prefix="cf-bench-enrich-"))
+    url = f"sqlite:///{folder / 'bench.db'}"
+    migrate.upgrade(url)
+    database = Database(url)
+    ids = []
+    with UnitOfWork(database) as uow:
+        sources = [
+            Source(
+                name=f"bench {n}",
+                url=f"https://bench{n}.example/feed",
+                language="ar",
+                next_poll_at=utcnow(),
+                attribution="Bench TV says",
+            )
+            for n in range(4)
+        ]
+        uow.session.add_all(sources)
+        uow.session.flush()
+        english = itertools.cycle(translations)
+        for n, item in enumerate(articles):
+            article = Article(
+                source_id=sources[n % 4].id,
+                identity_key=f"guid:{n}",
+                language="ar",
+                first_seen_at=utcnow(),
+            )
+            uow.session.add(article)
+            uow.session.flush()
+            revision = ArticleRevision(
+                article_id=article.id,
+                number=1,
+                title=str(item["title"]),
+                content_html=f"<p>{item['body']}</p>",
+                content_hash="x",
+            )
+            theirs = next(english)
+            version = Translation(
+                article_id=article.id,
+                number=1,
+                title=str(theirs["title"]),
+                body_html=f"<p>{theirs['body']}</p>",
+            )
+            uow.session.add_all([revision, version])
+            uow.session.flush()
+            article.current_revision_id = revision.id
+            article.current_translation_id = version.id
+            ids.append(article.id)
+        uow.commit()
+    try:
+        yield database, ids
+    finally:
+        database.dispose()
+
+
+def stored_rates(
+    articles: list[dict[str, Any]], translations: list[dict[str, Any]], kit: Tools, rounds: int
+) -> tuple[float, float]:
+    """`enrich_source` and `enrich_translation` on SQLite, one transaction per article as the
+    worker runs them, each round under a new text so nothing is skipped."""
+    with _sqlite(articles, translations) as (database, ids):
+        results = []
+        for handler in (enrich_source, enrich_translation):
+            done, elapsed = 0, 0.0
+            for round_ in range(rounds):
+                with UnitOfWork(database) as uow:  # a new text each round (not timed)
+                    if handler is enrich_source:
+                        uow.session.execute(
+                            update(ArticleRevision).values(summary_html=str(round_))
+                        )
+                    else:
+                        uow.session.execute(update(Translation).values(dek=str(round_)))
+                    uow.commit()
+                started = time.perf_counter()
+                for article_id in ids:
+                    with UnitOfWork(database) as uow:
+                        done += handler(uow, article_id, kit)
+                        uow.commit()
+                elapsed += time.perf_counter() - started
+            results.append(done / elapsed)
+    return results[0], results[1]
+
+
+def pipeline(articles: list[dict[str, Any]], count: int, per_second: float) -> dict[str, float]:
+    """The deployed path: articles stored with their `article.ingested` events (as the poller
+    stores them), sent by the relay to one enricher worker process (prefork, concurrency 1: one
+    core). Latency is event created -> enrichment stored, at a steady `per_second`; throughput
+    is a burst of `count` articles drained."""
+    workdir = Path(tempfile.mkdtemp(prefix="cf-bench-pipeline-"))
+    stack = Stack(workdir, relay_interval_seconds="0.05")
+    try:
+        stack.start(
+            "worker", "worker", "--queues", "enrich", "--pool", "prefork", "--concurrency", "1"
+        )
+        stack.start("relay", "relay")
+        with UnitOfWork(stack.database) as uow:
+            sources = [
+                Source(
+                    name=f"outlet {n}",
+                    url=f"https://o{n}.example/feed",
+                    language="ar",
+                    next_poll_at=utcnow().replace(year=2100),
+                )
+                for n in range(5)
+            ]
+            uow.session.add_all(sources)
+            uow.session.commit()
+            source_ids = [s.id for s in sources]
+        serial = itertools.count()
+
+        def ingest(batch: int) -> None:
+            with UnitOfWork(stack.database) as uow:
+                for _ in range(batch):
+                    n = next(serial)
+                    item = articles[n % len(articles)]
+                    article = Article(
+                        source_id=source_ids[n % 5],
+                        identity_key=f"guid:{n}",
+                        language="ar",
+                        first_seen_at=utcnow(),
+                    )
+                    uow.session.add(article)
+                    uow.session.flush()
+                    revision = ArticleRevision(
+                        article_id=article.id,
+                        number=1,
+                        title=f"{item['title']} ({n})",
+                        content_html=f"<p>{item['body']}</p>",
+                        content_hash=str(n),
+                    )
+                    uow.session.add(revision)
+                    uow.session.flush()
+                    article.current_revision_id = revision.id
+                    uow.emit(
+                        ArticleIngested(
+                            article_id=article.id,
+                            source_id=article.source_id,
+                            revision_id=revision.id,
+                        )
+                    )
+                uow.commit()
+
+        def enriched() -> int:
+            with stack.database.session() as session:
+                return int(session.scalar(select(func.count()).select_from(Enrichment)) or 0)
+
+        def wait_for(total: int, timeout: float) -> None:
+            deadline = time.monotonic() + timeout
+            while enriched() < total:
+                stack.check_alive()
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"only {enriched()} of {total} enriched in {timeout:.0f}s")
+                time.sleep(0.05)
+
+        ingest(20)  # warm up: imports, models, connections
+        wait_for(20, 120)
+        # Steady: `per_second`, in ticks of 0.1 s.
+        started = time.monotonic()
+        steady_from = utcnow()
+        sent = 0
+        while sent < count:
+            due = int((time.monotonic() - started) * per_second) - sent
+            if due > 0:
+                ingest(min(due, count - sent))
+                sent += min(due, count - sent)
+            time.sleep(0.02)
+        wait_for(20 + count, 300)
+        with stack.database.session() as session:
+            rows = session.execute(
+                select(OutboxEvent.created_at, Enrichment.computed_at)
+                .join(
+                    Enrichment, Enrichment.article_id == OutboxEvent.data["article_id"].as_integer()
+                )
+                .where(
+                    OutboxEvent.type == "article.ingested", OutboxEvent.created_at >= steady_from
+                )
+            ).all()
+        latencies = sorted((done - made).total_seconds() for made, done in rows)
+        # Burst: `count` at once, drained by the one worker.
+        burst_started = time.monotonic()
+        for _ in range(count // 100):
+            ingest(100)
+        wait_for(20 + 2 * (count // 100) * 100, 600)
+        burst = time.monotonic() - burst_started
+        return {
+            "steady_rate": per_second,
+            "steady_articles": len(latencies),
+            "p50": statistics.median(latencies),
+            "p95": latencies[int(0.95 * (len(latencies) - 1))],
+            "max": latencies[-1],
+            "burst_articles": (count // 100) * 100,
+            "burst_rate": (count // 100) * 100 / burst,
+        }
+    finally:
+        stack.close()

@@ -1,0 +1,102 @@
+"""The duplicate index: story bands and clusters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import structlog
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from shared.db import custom_plans, insert_pairs
+from shared.enrichment.duplicates import StoryPrint, band_keys, same_story, signature
+from shared.models import Article, Enrichment, StoryBand
+
+log = structlog.get_logger(__name__)
+
+MAX_CANDIDATES = 50  # verified per story, those sharing the most band keys first
+
+
+def print_to_json(print_: StoryPrint) -> dict[str, list[str]]:
+    return {
+        "words": sorted(print_.words),
+        "numbers": sorted(print_.numbers),
+        "entities": sorted(print_.entities),
+        "dates": sorted(print_.dates),
+    }
+
+
+def print_from_json(data: dict[str, list[str]]) -> StoryPrint:
+    return StoryPrint(
+        words=frozenset(data.get("words", ())),
+        numbers=frozenset(data.get("numbers", ())),
+        entities=frozenset(data.get("entities", ())),
+        dates=frozenset(data.get("dates", ())),
+    )
+
+
+def index_story(
+    session: Session,
+    article: Article,
+    enrichment: Enrichment,
+    print_: StoryPrint,
+    window: dt.timedelta,
+) -> list[int]:
+    """Store the story's band keys and put it in a cluster with the other outlets' stories it
+    duplicates (merging their clusters when it joins two). Returns the duplicates found.
+
+    The caller holds the `stories` lock (`shared.db.serialise`), so two duplicates enriched at
+    once cannot both miss each other.
+    """
+    keys = band_keys(signature(print_))
+    session.execute(delete(StoryBand).where(StoryBand.article_id == article.id))
+    # Candidates: other outlets' stories in the window sharing a band key, those sharing the
+    # most first (a true retelling shares many bands, a chance collision one or two), at most
+    # MAX_CANDIDATES of them: the cost per story stays flat however many stories the window
+    # holds.
+    custom_plans(session)
+    shared = func.count().label("shared")
+    ranked = (
+        select(StoryBand.article_id, shared)
+        .join(Article, Article.id == StoryBand.article_id)
+        .where(
+            StoryBand.band_key.in_(keys),
+            Article.source_id != article.source_id,  # one outlet's repeats are not "also"
+            Article.first_seen_at >= article.first_seen_at - window,
+            Article.first_seen_at <= article.first_seen_at + window,
+        )
+        .group_by(StoryBand.article_id)
+        .order_by(shared.desc(), StoryBand.article_id)
+        .limit(MAX_CANDIDATES)
+        .subquery()
+    )
+    candidates = session.execute(
+        select(Enrichment.article_id, Enrichment.story, Enrichment.cluster_id)
+        .join(ranked, ranked.c.article_id == Enrichment.article_id)
+        .where(Enrichment.subject == "source")
+    ).all()
+    matches = [
+        (other, cluster or other)
+        for other, story, cluster in candidates
+        if same_story(print_, print_from_json(story))
+    ]
+    insert_pairs(session, "story_bands", "band_key", keys, "article_id", article.id)
+    clusters = {cluster for _, cluster in matches}
+    cluster_id = min(clusters | {article.id})
+    stale = clusters - {cluster_id}
+    if stale:  # this story joins clusters that were apart: they become one
+        session.execute(
+            update(Enrichment)
+            .where(Enrichment.subject == "source", Enrichment.cluster_id.in_(stale))
+            .values(cluster_id=cluster_id)
+        )
+    enrichment.cluster_id = cluster_id
+    if matches:
+        log.info(
+            "duplicate_story",
+            article_id=article.id,
+            duplicates=sorted(other for other, _ in matches),
+            cluster_id=cluster_id,
+            candidates=len(candidates),
+        )
+    return [other for other, _ in matches]
