@@ -101,3 +101,16 @@ def test_the_poll_lease_must_outlive_a_fetch() -> None:
     with pytest.raises(ValidationError, match="poll_lease_seconds"):
         build(fetch_deadline=60, poll_lease_seconds=100)
     assert build(fetch_deadline=50, poll_lease_seconds=100).poll_lease_seconds == 100
+
+
+def test_enrichment_settings_are_checked_at_load(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match=r"unknown placeholder\(s\) \{editor\}"):
+        build(disclaimer="Translated by {editor}.")
+    with pytest.raises(ValidationError, match="'xx' is not a language code"):
+        build(enrich_languages="ar,xx")
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[category]]\nname = "Sport"\nmin_words = 0\n', encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"rules.toml: category #1: min_words"):
+        build(category_files=str(rules))
+    settings = build(enrich_languages="AR, en", disclaimer="By {newsroom} from {source}.")
+    assert settings.enrich_languages == ["ar", "en"]
