@@ -8,13 +8,14 @@ import itertools
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yake
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from bench._stack import Stack
 from services.enricher.handlers import Tools, enrich_source, enrich_translation, entities_of
@@ -35,13 +36,41 @@ from shared.models import (
 )
 from shared.uow import UnitOfWork
 
+T = TypeVar("T")
 
-def rate(texts: list[str], fn: Callable[[str], object], rounds: int) -> float:
+
+def rate(items: Sequence[T], fn: Callable[[T], object], rounds: int) -> float:
+    """Items handled per second by `fn`, over `rounds` passes."""
     started = time.perf_counter()
     for _ in range(rounds):
-        for text in texts:
-            fn(text)
-    return rounds * len(texts) / (time.perf_counter() - started)
+        for item in items:
+            fn(item)
+    return rounds * len(items) / (time.perf_counter() - started)
+
+
+def add_sources(session: Session, count: int, **fields: Any) -> list[Source]:
+    sources = [
+        Source(name=f"outlet {n}", url=f"https://o{n}.example/feed", language="ar",
+               next_poll_at=utcnow().replace(year=2100), **fields)
+        for n in range(count)
+    ]  # fmt: skip
+    session.add_all(sources)
+    session.flush()
+    return sources
+
+
+def add_article(session: Session, source_id: int, n: int, title: str, body: str) -> Article:
+    """An article with one source revision, as the poller stores it."""
+    article = Article(source_id=source_id, identity_key=f"guid:{n}", language="ar",
+                      first_seen_at=utcnow())  # fmt: skip
+    session.add(article)
+    session.flush()
+    revision = ArticleRevision(article_id=article.id, number=1, title=title,
+                               content_html=f"<p>{body}</p>", content_hash=str(n))  # fmt: skip
+    session.add(revision)
+    session.flush()
+    article.current_revision_id = revision.id
+    return article
 
 
 def source_computation(kit: Tools) -> Callable[[str], object]:
@@ -91,16 +120,14 @@ def keyword_peer(texts: list[tuple[str, str]], rounds: int) -> tuple[float, floa
         lang: yake.KeywordExtractor(lan=lang, n=3 if lang == "en" else 2, top=10)
         for lang in {lang for lang, _ in texts}
     }
-    started = time.perf_counter()
-    for _ in range(rounds):
-        for lang, text in texts:
-            keywords._extractor(lang).get_n_best(text[: keywords.SAMPLE_CHARS], n=10)
-    ours_rate = rounds * len(texts) / (time.perf_counter() - started)
-    started = time.perf_counter()
-    for _ in range(rounds):
-        for lang, text in texts:
-            extractors[lang].extract_keywords(text[: keywords.SAMPLE_CHARS])
-    peer_rate = rounds * len(texts) / (time.perf_counter() - started)
+    ours_rate = rate(
+        texts,
+        lambda lt: keywords._extractor(lt[0]).get_n_best(lt[1][: keywords.SAMPLE_CHARS], n=10),
+        rounds,
+    )
+    peer_rate = rate(
+        texts, lambda lt: extractors[lt[0]].extract_keywords(lt[1][: keywords.SAMPLE_CHARS]), rounds
+    )
     shared = total = 0
     for lang, text in texts:
         sample = text[: keywords.SAMPLE_CHARS]
@@ -121,45 +148,15 @@ def _sqlite(
     database = Database(url)
     ids = []
     with UnitOfWork(database) as uow:
-        sources = [
-            Source(
-                name=f"bench {n}",
-                url=f"https://bench{n}.example/feed",
-                language="ar",
-                next_poll_at=utcnow(),
-                attribution="Bench TV says",
-            )
-            for n in range(4)
-        ]
-        uow.session.add_all(sources)
-        uow.session.flush()
+        sources = add_sources(uow.session, 4, attribution="Bench TV says")
         english = itertools.cycle(translations)
         for n, item in enumerate(articles):
-            article = Article(
-                source_id=sources[n % 4].id,
-                identity_key=f"guid:{n}",
-                language="ar",
-                first_seen_at=utcnow(),
-            )
-            uow.session.add(article)
-            uow.session.flush()
-            revision = ArticleRevision(
-                article_id=article.id,
-                number=1,
-                title=str(item["title"]),
-                content_html=f"<p>{item['body']}</p>",
-                content_hash="x",
-            )
+            article = add_article(uow.session, sources[n % 4].id, n, item["title"], item["body"])
             theirs = next(english)
-            version = Translation(
-                article_id=article.id,
-                number=1,
-                title=str(theirs["title"]),
-                body_html=f"<p>{theirs['body']}</p>",
-            )
-            uow.session.add_all([revision, version])
+            version = Translation(article_id=article.id, number=1, title=str(theirs["title"]),
+                                  body_html=f"<p>{theirs['body']}</p>")  # fmt: skip
+            uow.session.add(version)
             uow.session.flush()
-            article.current_revision_id = revision.id
             article.current_translation_id = version.id
             ids.append(article.id)
         uow.commit()
@@ -210,18 +207,8 @@ def pipeline(articles: list[dict[str, Any]], count: int, per_second: float) -> d
         )
         stack.start("relay", "relay")
         with UnitOfWork(stack.database) as uow:
-            sources = [
-                Source(
-                    name=f"outlet {n}",
-                    url=f"https://o{n}.example/feed",
-                    language="ar",
-                    next_poll_at=utcnow().replace(year=2100),
-                )
-                for n in range(5)
-            ]
-            uow.session.add_all(sources)
-            uow.session.commit()
-            source_ids = [s.id for s in sources]
+            source_ids = [source.id for source in add_sources(uow.session, 5)]
+            uow.commit()
         serial = itertools.count()
 
         def ingest(batch: int) -> None:
@@ -229,29 +216,13 @@ def pipeline(articles: list[dict[str, Any]], count: int, per_second: float) -> d
                 for _ in range(batch):
                     n = next(serial)
                     item = articles[n % len(articles)]
-                    article = Article(
-                        source_id=source_ids[n % 5],
-                        identity_key=f"guid:{n}",
-                        language="ar",
-                        first_seen_at=utcnow(),
-                    )
-                    uow.session.add(article)
-                    uow.session.flush()
-                    revision = ArticleRevision(
-                        article_id=article.id,
-                        number=1,
-                        title=f"{item['title']} ({n})",
-                        content_html=f"<p>{item['body']}</p>",
-                        content_hash=str(n),
-                    )
-                    uow.session.add(revision)
-                    uow.session.flush()
-                    article.current_revision_id = revision.id
+                    article = add_article(uow.session, source_ids[n % 5], n,
+                                          f"{item['title']} ({n})", item["body"])  # fmt: skip
                     uow.emit(
                         ArticleIngested(
                             article_id=article.id,
                             source_id=article.source_id,
-                            revision_id=revision.id,
+                            revision_id=article.current_revision_id,
                         )
                     )
                 uow.commit()

@@ -10,7 +10,14 @@ import functools
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Values shipped in examples and defaults; refusing them outside development means a deploy
@@ -151,27 +158,17 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("gazetteer_files")
+    @field_validator("gazetteer_files", "category_files")
     @classmethod
-    def _check_gazetteer(cls, value: list[Path]) -> list[Path]:
+    def _check_data_files(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
         if value:
-            from shared.enrichment.entities import GazetteerError, load  # noqa: PLC0415
+            from shared.enrichment import categories, entities  # noqa: PLC0415
+            from shared.enrichment.datafiles import DataFileError  # noqa: PLC0415
 
+            load = entities.load if info.field_name == "gazetteer_files" else categories.load
             try:  # a broken file stops every process at start, with the reason, not mid-task
                 load(value)
-            except GazetteerError as exc:
-                raise ValueError(str(exc)) from exc
-        return value
-
-    @field_validator("category_files")
-    @classmethod
-    def _check_categories(cls, value: list[Path]) -> list[Path]:
-        if value:
-            from shared.enrichment.categories import CategoryError, load  # noqa: PLC0415
-
-            try:
-                load(value)
-            except CategoryError as exc:
+            except DataFileError as exc:
                 raise ValueError(str(exc)) from exc
         return value
 

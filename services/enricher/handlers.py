@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 
 from shared.db import serialise
 from shared.domain.events import ArticleEnriched
@@ -59,6 +58,7 @@ class Tools:
         )
 
 
+@functools.lru_cache(maxsize=4)
 def tools(
     gazetteer_files: tuple[Path, ...] = (),
     category_files: tuple[Path, ...] = (),
@@ -77,21 +77,15 @@ def tools(
     )
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_tools(settings_key: tuple[Any, ...]) -> Tools:
-    return tools(*settings_key)
-
-
 def tools_for(settings: Settings) -> Tools:
-    return _cached_tools(
-        (
-            tuple(settings.gazetteer_files),
-            tuple(settings.category_files),
-            tuple(settings.enrich_languages),
-            settings.newsroom_name,
-            settings.disclaimer,
-            settings.duplicate_window_hours,
-        )
+    """The settings' tools, built once per process (`tools` is cached by its arguments)."""
+    return tools(
+        tuple(settings.gazetteer_files),
+        tuple(settings.category_files),
+        tuple(settings.enrich_languages),
+        settings.newsroom_name,
+        settings.disclaimer,
+        settings.duplicate_window_hours,
     )
 
 
@@ -112,32 +106,50 @@ def _input_hash(version: str, *parts: str | None) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
-def _row(uow: UnitOfWork, article_id: int, subject: str) -> Enrichment | None:
-    return uow.session.scalar(
-        select(Enrichment).where(Enrichment.article_id == article_id, Enrichment.subject == subject)
-    )
-
-
-def _common(
-    enrichment: Enrichment, text: str, declared: str | None, found: list[Found], kit: Tools
-) -> str | None:
-    """Fields both subjects have; returns the language the text was found to be in."""
+def _computed(
+    text: str, declared: str | None, kit: Tools, keep_keywords: bool
+) -> tuple[dict[str, Any], list[Found]]:
+    """The fields both subjects have, computed before anything is written (the story lock is
+    then held for the writes only); and the entities found, which the caller reuses."""
+    found = kit.gazetteer.find(text)
     stats = text_stats(text)
     detected = language.detect(text, kit.languages)
-    enrichment.script = stats.script
-    enrichment.direction = stats.direction
     # The detector wins when it is confident: outlets' feeds often declare their CMS's default
     # (en-US on an Arabic site). Too little text to tell: the declared language stands.
-    enrichment.language = detected.language or declared or stats.language_guess
-    enrichment.language_confidence = detected.confidence if detected.language else None
-    enrichment.word_count = stats.word_count
-    enrichment.reading_minutes = stats.reading_minutes
-    enrichment.entities = entities_of(found)
-    enrichment.categories = kit.rules.categorise(text, found)
-    if not enrichment.keywords_edited:
-        enrichment.keywords = keywords.keywords(text, enrichment.language, found)
-    enrichment.computed_at = utcnow()
-    return enrichment.language
+    found_language = detected.language or declared or stats.language_guess
+    fields: dict[str, Any] = {
+        "script": stats.script,
+        "direction": stats.direction,
+        "language": found_language,
+        "language_confidence": detected.confidence if detected.language else None,
+        "word_count": stats.word_count,
+        "reading_minutes": stats.reading_minutes,
+        "entities": entities_of(found),
+        "categories": kit.rules.categorise(text, found),
+        "computed_at": utcnow(),
+    }
+    if not keep_keywords:
+        fields["keywords"] = keywords.keywords(text, found_language, found)
+    return fields, found
+
+
+def _store(
+    uow: UnitOfWork, rows: dict[str, Enrichment], article_id: int, subject: str,
+    fields: dict[str, Any],
+) -> None:  # fmt: skip
+    enrichment = rows.get(subject)
+    if enrichment is None:
+        enrichment = rows[subject] = Enrichment(article_id=article_id, subject=subject)
+        uow.session.add(enrichment)
+    for name, value in fields.items():
+        setattr(enrichment, name, value)
+    uow.session.flush()
+    uow.emit(ArticleEnriched(article_id=article_id, subject=subject))
+
+
+def _unchanged(rows: dict[str, Enrichment], subject: str, input_hash: str) -> bool:
+    row = rows.get(subject)
+    return row is not None and row.input_hash == input_hash
 
 
 def enrich_source(uow: UnitOfWork, article_id: int, kit: Tools) -> bool:
@@ -155,24 +167,20 @@ def enrich_source(uow: UnitOfWork, article_id: int, kit: Tools) -> bool:
         (revision.title, to_text(revision.summary_html), to_text(revision.content_html))
     )
     input_hash = _input_hash(kit.version, "source", article.language, text)
-    enrichment = _row(uow, article_id, "source")
-    if enrichment is not None and enrichment.input_hash == input_hash:
+    rows = related.enrichments_of(session, article_id)
+    if _unchanged(rows, "source", input_hash):
         return False
-    found = kit.gazetteer.find(text)
+    source = rows.get("source")
+    fields, found = _computed(text, article.language, kit, source is not None
+                              and source.keywords_edited)  # fmt: skip
     print_ = story_print(text, kit.gazetteer, found)
     # Everything is computed; from here the transaction writes. Story indexing takes turns
     # across workers (see stories.index_story), so take the turn before the first write.
     serialise(session, "stories")
-    if enrichment is None:
-        enrichment = Enrichment(article_id=article_id, subject="source")
-        session.add(enrichment)
-    enrichment.input_hash = input_hash
-    _common(enrichment, text, article.language, found, kit)
-    enrichment.story = stories.print_to_json(print_)
-    session.flush()
-    stories.index_story(session, article, enrichment, print_, kit.window)
-    related.index_terms(session, article_id)
-    uow.emit(ArticleEnriched(article_id=article_id, subject="source"))
+    _store(uow, rows, article_id, "source",
+           {**fields, "input_hash": input_hash, "story": print_.to_json()})  # fmt: skip
+    stories.index_story(session, article, rows["source"], print_, kit.window)
+    related.index_terms(session, article_id, rows.values())
     return True
 
 
@@ -198,23 +206,19 @@ def enrich_translation(uow: UnitOfWork, article_id: int, kit: Tools) -> bool:
         kit.version, "translation", text, source.name, source.attribution, author,
         translator_name, kit.newsroom, kit.disclaimer,
     )  # fmt: skip
-    enrichment = _row(uow, article_id, "translation")
-    if enrichment is not None and enrichment.input_hash == input_hash:
+    rows = related.enrichments_of(session, article_id)
+    if _unchanged(rows, "translation", input_hash):
         return False
-    if enrichment is None:
-        enrichment = Enrichment(article_id=article_id, subject="translation")
-        session.add(enrichment)
-    found = kit.gazetteer.find(text)
-    enrichment.input_hash = input_hash
-    _common(enrichment, text, "en", found, kit)
-    enrichment.slug = standing.slug(version.title)
-    enrichment.attribution = standing.attribution_line(
-        version.title, source.attribution, source.name
-    )
-    enrichment.disclaimer = standing.disclaimer(
-        kit.disclaimer, kit.newsroom, source.name, author, translator_name
-    )
-    session.flush()
-    related.index_terms(session, article_id)
-    uow.emit(ArticleEnriched(article_id=article_id, subject="translation"))
+    current = rows.get("translation")
+    fields, _ = _computed(text, "en", kit, current is not None and current.keywords_edited)
+    _store(uow, rows, article_id, "translation", {
+        **fields,
+        "input_hash": input_hash,
+        "slug": standing.slug(version.title),
+        "attribution": standing.attribution_line(version.title, source.attribution, source.name),
+        "disclaimer": standing.disclaimer(
+            kit.disclaimer, kit.newsroom, source.name, author, translator_name
+        ),
+    })  # fmt: skip
+    related.index_terms(session, article_id, rows.values())
     return True

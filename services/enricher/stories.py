@@ -17,24 +17,6 @@ log = structlog.get_logger(__name__)
 MAX_CANDIDATES = 50  # verified per story, those sharing the most band keys first
 
 
-def print_to_json(print_: StoryPrint) -> dict[str, list[str]]:
-    return {
-        "words": sorted(print_.words),
-        "numbers": sorted(print_.numbers),
-        "entities": sorted(print_.entities),
-        "dates": sorted(print_.dates),
-    }
-
-
-def print_from_json(data: dict[str, list[str]]) -> StoryPrint:
-    return StoryPrint(
-        words=frozenset(data.get("words", ())),
-        numbers=frozenset(data.get("numbers", ())),
-        entities=frozenset(data.get("entities", ())),
-        dates=frozenset(data.get("dates", ())),
-    )
-
-
 def index_story(
     session: Session,
     article: Article,
@@ -78,7 +60,7 @@ def index_story(
     matches = [
         (other, cluster or other)
         for other, story, cluster in candidates
-        if same_story(print_, print_from_json(story))
+        if same_story(print_, StoryPrint.from_json(story))
     ]
     insert_pairs(session, "story_bands", "band_key", keys, "article_id", article.id)
     clusters = {cluster for _, cluster in matches}

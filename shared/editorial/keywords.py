@@ -6,7 +6,6 @@ from typing import Annotated
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import select
 
 from shared.enrichment import keywords, related
 from shared.models import Enrichment, User
@@ -30,18 +29,17 @@ def set_keywords(uow: UnitOfWork, article_id: int, user: User, raw: list[str]) -
     has not run yet: it fills in the rest and keeps these). Returns them as stored."""
     get_article(uow, article_id, lock=True)
     cleaned = keywords.edited(raw)
-    enrichment = uow.session.scalar(
-        select(Enrichment).where(
-            Enrichment.article_id == article_id, Enrichment.subject == "translation"
-        )
-    )
+    rows = related.enrichments_of(uow.session, article_id)
+    enrichment = rows.get("translation")
     if enrichment is None:
         # An empty input hash: the enricher's next run computes everything else.
-        enrichment = Enrichment(article_id=article_id, subject="translation", input_hash="")
+        enrichment = rows["translation"] = Enrichment(
+            article_id=article_id, subject="translation", input_hash=""
+        )
         uow.session.add(enrichment)
     enrichment.keywords = cleaned
     enrichment.keywords_edited = True
     uow.session.flush()
-    related.index_terms(uow.session, article_id)
+    related.index_terms(uow.session, article_id, rows.values())
     log.info("keywords_edited", article_id=article_id, user=user.username, keywords=cleaned)
     return cleaned

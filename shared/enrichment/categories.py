@@ -9,22 +9,21 @@ attached prefixes and spelling variants folded, English lower-cased with plurals
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from . import datafiles
 from .arabic import arabic_tokens, latin_tokens, normalise_arabic, prefix_forms, without_article
 from .entities import Found
 
 BUILT_IN = Path(__file__).with_name("categories.toml")
 
 
-class CategoryError(ValueError):
+class CategoryError(datafiles.DataFileError):
     """A rules file that cannot be read; the message names the file and the rule."""
 
 
@@ -92,14 +91,8 @@ class Rules:
 def load(paths: Iterable[Path] = ()) -> Rules:
     """The built-in rules, then each operator file in order (same name: the later wins)."""
     rules = Rules()
-    digest = hashlib.sha256()
-    for path in (BUILT_IN, *paths):
-        try:
-            raw_text = Path(path).read_text(encoding="utf-8")
-            data = tomllib.loads(raw_text)
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise CategoryError(f"{path}: {exc}") from exc
-        digest.update(raw_text.encode())
+    documents, rules.fingerprint = datafiles.read((BUILT_IN, *paths), CategoryError)
+    for path, data in documents:
         unknown = set(data) - {"governorates", "category"}
         if unknown:
             raise CategoryError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
@@ -107,14 +100,8 @@ def load(paths: Iterable[Path] = ()) -> Rules:
             if not isinstance(data["governorates"], bool):
                 raise CategoryError(f"{path}: governorates must be true or false")
             rules.governorates = data["governorates"]
-        for n, raw in enumerate(data.get("category", []), 1):
-            try:
-                rules.add(Rule.model_validate(raw))
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"]) or "rule"
-                raise CategoryError(f"{path}: category #{n}: {where}: {first['msg']}") from exc
-    rules.fingerprint = digest.hexdigest()[:16]
+        for rule in datafiles.entries(path, data, "category", Rule, CategoryError):
+            rules.add(rule)
     return rules
 
 

@@ -14,6 +14,7 @@ other figures, another day).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import re
@@ -230,6 +231,15 @@ class StoryPrint:
         facts = [f"n:{n}" for n in self.numbers] + [f"e:{e}" for e in self.entities]
         facts += [f"d:{d}" for d in self.dates]
         return {*(f"w:{w}" for w in self.words), *facts, *(f"{f}+" for f in facts)}
+
+    def to_json(self) -> dict[str, list[str]]:
+        """As stored (`Enrichment.story`): each field a sorted list."""
+        return {f.name: sorted(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, list[str]]) -> StoryPrint:
+        """A stored print; fields it predates are empty."""
+        return cls(**{f.name: frozenset(data.get(f.name, ())) for f in dataclasses.fields(cls)})
 
 
 @functools.lru_cache(maxsize=65536)

@@ -16,22 +16,21 @@ an adjective describing it: الاحتجاجات السلمية).
 from __future__ import annotations
 
 import functools
-import hashlib
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from . import datafiles
 from .arabic import Reading, arabic_tokens, latin_tokens, latin_words, readings
 
 BUILT_IN = Path(__file__).with_name("gazetteer.toml")
 MAX_WORDS = 8
 
 
-class GazetteerError(ValueError):
+class GazetteerError(datafiles.DataFileError):
     """A gazetteer file that cannot be read; the message names the file and the entry."""
 
 
@@ -185,23 +184,11 @@ class Gazetteer:
 def load(paths: Iterable[Path] = ()) -> Gazetteer:
     """The built-in gazetteer, then each operator file in order (same id: the later wins)."""
     gazetteer = Gazetteer()
-    digest = hashlib.sha256()
-    for path in (BUILT_IN, *paths):
-        try:
-            raw_text = Path(path).read_text(encoding="utf-8")
-            data = tomllib.loads(raw_text)
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise GazetteerError(f"{path}: {exc}") from exc
-        digest.update(raw_text.encode())
+    documents, gazetteer.fingerprint = datafiles.read((BUILT_IN, *paths), GazetteerError)
+    for path, data in documents:
         for kind in ("place", "organisation"):
-            for n, raw in enumerate(data.get(kind, []), 1):
-                try:
-                    gazetteer.add(kind, Entry.model_validate(raw))
-                except ValidationError as exc:
-                    first = exc.errors()[0]
-                    where = ".".join(str(p) for p in first["loc"]) or "entry"
-                    raise GazetteerError(f"{path}: {kind} #{n}: {where}: {first['msg']}") from exc
-    gazetteer.fingerprint = digest.hexdigest()[:16]
+            for entry in datafiles.entries(path, data, kind, Entry, GazetteerError):
+                gazetteer.add(kind, entry)
     return gazetteer
 
 

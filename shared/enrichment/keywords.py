@@ -88,7 +88,7 @@ def keywords(
 
 def normalise_keyword(keyword: str) -> str:
     """How a keyword is indexed and compared: folded Arabic, case-folded Latin, single spaces."""
-    return " ".join(normalise_arabic(keyword).casefold().split())[:200]
+    return " ".join(normalise_arabic(keyword).casefold().split())
 
 
 def edited(raw: Sequence[str]) -> list[str]:
@@ -100,5 +100,5 @@ def edited(raw: Sequence[str]) -> list[str]:
         key = normalise_keyword(text)
         if text and key not in seen:
             seen.add(key)
-            result.append(text[:100])
+            result.append(text)
     return result
