@@ -6,7 +6,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import ColumnElement, Engine, String, any_, bindparam, create_engine, event, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -139,6 +140,23 @@ def serialise(session: Session, name: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
 
 
+def serialise_keys(session: Session, namespace: str, keys: list[str]) -> None:
+    """Hold a lock on each of `keys` until the transaction ends: writers sharing a key take
+    turns, the others go ahead in parallel. Locks are taken in one statement, in sorted order,
+    so two writers with overlapping keys cannot deadlock each other. (A hash collision between
+    two keys only makes two writers take turns needlessly.) SQLite: nothing to do, as above.
+    """
+    if keys and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT "
+                "hashtextextended(:namespace || k, 0) AS h "
+                "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS sorted"
+            ),
+            {"namespace": f"{namespace}:", "keys": keys},
+        )
+
+
 def insert_pairs(session: Session, table: str, key: str, values: list[str], owner: str,
                  owner_id: int) -> None:  # fmt: skip
     """Insert rows (`key` = each of `values`, `owner` = `owner_id`), skipping ones that exist,
@@ -163,6 +181,19 @@ def insert_pairs(session: Session, table: str, key: str, values: list[str], owne
             ),
             [{"value": value, "owner_id": owner_id} for value in values],
         )
+
+
+def one_of(session: Session, column: Any, values: list[str]) -> ColumnElement[bool]:
+    """`column IN values` for a long list of strings, as one statement text whatever the count.
+
+    PostgreSQL: `column = ANY(array)`, one parameter. SQLAlchemy renders `IN` with a parameter
+    per value, so every count is a new statement text, and psycopg neither caches its parsing
+    nor prepares it beyond 50 parameters (measured: 1 ms of parsing per story lookup of 51 band
+    keys). SQLite, in process, takes the plain `IN`.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(String)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]
 
 
 def custom_plans(session: Session) -> None:

@@ -12,11 +12,10 @@ from typing import Any
 
 import structlog
 
-from shared.db import serialise
 from shared.domain.events import ArticleEnriched
 from shared.enrichment import categories, entities, keywords, language, related, standing
 from shared.enrichment.categories import Rules
-from shared.enrichment.duplicates import story_print
+from shared.enrichment.duplicates import band_keys, signature, story_print
 from shared.enrichment.entities import Found, Gazetteer
 from shared.html import to_text
 from shared.models import Article, ArticleRevision, Enrichment, Source, Translation, User, utcnow
@@ -174,13 +173,13 @@ def enrich_source(uow: UnitOfWork, article_id: int, kit: Tools) -> bool:
     fields, found = _computed(text, article.language, kit, source is not None
                               and source.keywords_edited)  # fmt: skip
     print_ = story_print(text, kit.gazetteer, found)
-    # Everything is computed; from here the transaction writes. Story indexing takes turns
-    # across workers (see stories.index_story), so take the turn before the first write.
-    serialise(session, "stories")
+    keys = band_keys(signature(print_))
+    # Everything is computed; from here the transaction writes. The story index goes last:
+    # the locks it takes (see stories.index_story) are then held for the shortest time.
     _store(uow, rows, article_id, "source",
            {**fields, "input_hash": input_hash, "story": print_.to_json()})  # fmt: skip
-    stories.index_story(session, article, rows["source"], print_, kit.window)
     related.index_terms(session, article_id, rows.values())
+    stories.index_story(session, article, rows["source"], print_, keys, kit.window)
     return True
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from shared.db import insert_pairs
+from shared.db import insert_pairs, one_of
 from shared.domain.states import ArticleState
 from shared.enrichment.keywords import normalise_keyword
 from shared.models import Article, ArticleRevision, ArticleTerm, Enrichment, Source, Translation
@@ -113,7 +113,7 @@ def related(session: Session, article_id: int, limit: int = RELATED_LIMIT) -> li
     counts: dict[str, int] = dict(
         session.execute(
             select(ArticleTerm.term, func.count())
-            .where(ArticleTerm.term.in_(terms))
+            .where(one_of(session, ArticleTerm.term, terms))
             .group_by(ArticleTerm.term)
         ).all()
     )
@@ -133,7 +133,7 @@ def related(session: Session, article_id: int, limit: int = RELATED_LIMIT) -> li
         select(ArticleTerm.article_id, ArticleTerm.term)
         .join(Article, Article.id == ArticleTerm.article_id)
         .where(
-            ArticleTerm.term.in_(telling),
+            one_of(session, ArticleTerm.term, telling),
             ArticleTerm.article_id != article_id,
             ArticleTerm.article_id.not_in(same_story),
             Article.state == ArticleState.PUBLISHED,

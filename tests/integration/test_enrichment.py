@@ -15,6 +15,7 @@ from services.enricher.handlers import Tools, enrich_source, enrich_translation,
 from shared.db import Database
 from shared.domain.states import ArticleState, Role
 from shared.enrichment import related
+from shared.enrichment.duplicates import band_keys, signature, story_print
 from shared.models import Article, ArticleTerm, Enrichment, OutboxEvent, Source, StoryBand
 from shared.uow import UnitOfWork
 from tests.support.factories import make_article, make_source, make_translation, make_user
@@ -39,6 +40,19 @@ OTHER_STORY = (
     "<p>افتتح المجلس المحلي في مدينة نوى بريف درعا الغربي سوقا شعبيا جديدا يضم 300 محل، "
     "وقال رئيس المجلس إن السوق سيخفض أسعار الخضار بنسبة 20 بالمئة.</p>",
 )
+
+# A story sharing nothing with STORY_1: another place, other figures, other words.
+FAR_STORY = (
+    "ميناء اللاذقية يستقبل أول شحنة قمح هذا الشتاء",
+    "<p>وصلت إلى ميناء اللاذقية باخرة تحمل 27 ألف طن من القمح، وقالت إدارة الميناء إن تفريغ "
+    "الشحنة يستغرق أسبوعا وإن الطحين سيوزع على المخابز في الساحل.</p>",
+)
+
+
+def _band_keys(story: tuple[str, str]) -> set[str]:
+    text = f"{story[0]}\n{story[1]}"
+    gazetteer = kit().gazetteer
+    return set(band_keys(signature(story_print(text, gazetteer, gazetteer.find(text)))))
 
 
 def kit(gazetteer: list[Path] | None = None, window_hours: int = 72) -> Tools:
@@ -289,3 +303,35 @@ def test_duplicates_enriched_at_once_still_find_each_other(pg_database: Database
         _enrich(database, b)
         first.result()  # its error, if any, raised here
     assert _row(database, b).cluster_id == a
+
+
+@pytest.mark.postgres
+def test_unrelated_stories_are_indexed_in_parallel(pg_database: Database) -> None:
+    """Stories that share no band key do not take turns: a worker indexing one does not wait
+    for another worker's unrelated story to commit (the index's locks are per band key)."""
+    database = pg_database
+    a = _story(database, make_source(database), STORY_1)
+    b = _story(database, make_source(database), FAR_STORY)
+    # Precondition: no band key in common (a chance collision would rightly make them wait).
+    assert not _band_keys(STORY_1) & _band_keys(FAR_STORY)
+    first_indexed, second_done = threading.Event(), threading.Event()
+
+    def first_holds_its_locks() -> bool:
+        try:
+            with UnitOfWork(database) as uow:
+                enrich_source(uow, a, kit())
+                first_indexed.set()
+                waited = second_done.wait(30)  # False: the second was stuck behind this one
+                uow.commit()
+                return waited
+        finally:
+            first_indexed.set()
+
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(first_holds_its_locks)
+        assert first_indexed.wait(30)
+        assert _enrich(database, b)
+        second_done.set()
+        assert first.result(), "the unrelated story waited for the first one's commit"
+    assert _row(database, a).cluster_id == a
+    assert _row(database, b).cluster_id == b
