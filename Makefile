@@ -22,7 +22,8 @@ $(VENV)/.test: pyproject.toml constraints.txt | $(BIN)/python
 run: $(VENV)/.run
 	$(BIN)/crossfeed up --demo
 
-## make test: install what the tests need, start PostgreSQL and Redis if absent, run every check
+## make test: install what the tests need, start PostgreSQL, Redis and a WordPress on 127.0.0.1
+## if absent, run every check
 test: $(VENV)/.test services lint
 	$(BIN)/pytest -n auto
 
@@ -34,6 +35,7 @@ lint: $(VENV)/.test
 
 services:
 	scripts/ensure-services.sh
+	scripts/wordpress-up.sh > /dev/null
 
 ## make bench: the benchmarks under bench/, each printing figures and a ratio against a peer
 bench: $(VENV)/.test

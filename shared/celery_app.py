@@ -143,6 +143,11 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
             "schedule": dt.timedelta(seconds=settings.review_sweep_seconds),
             "options": {"expires": settings.review_sweep_seconds},
         },
+        "publish-deliveries": {
+            "task": "publisher.sweep_deliveries",
+            "schedule": dt.timedelta(seconds=settings.publish_sweep_seconds),
+            "options": {"expires": settings.publish_sweep_seconds},
+        },
         "websub-subscriptions": {
             "task": "poller.sweep_websub",
             "schedule": dt.timedelta(minutes=5),

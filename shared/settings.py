@@ -123,6 +123,18 @@ class Settings(BaseSettings):
     # Two outlets' stories are compared as duplicates when first seen this close together.
     duplicate_window_hours: int = Field(72, ge=1, le=24 * 60)
 
+    # Publishing. The newsroom's public site: canonical URLs are {site_url}/{slug}/ (WordPress's
+    # /%postname%/ permalinks); empty: the public URL.
+    site_url: str = ""
+    # A delivery that failed is retried after base x 2^(attempt-1) seconds (capped, with
+    # jitter, or when the destination's Retry-After says), and is dead after the last attempt.
+    delivery_max_attempts: int = Field(10, ge=1, le=100)
+    delivery_backoff_seconds: float = Field(30.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(3600.0, gt=0)
+    # A delivery being sent is leased this long: a publisher killed mid-send is retried after.
+    delivery_lease_seconds: int = Field(600, ge=10)
+    publish_sweep_seconds: float = Field(15.0, gt=0)
+
     # Machine-translation drafts: none, or a LibreTranslate server (its host:port must be in
     # FETCH_ALLOWED_HOSTS when it runs on a private address, as in docker compose).
     mt_provider: Literal["none", "libretranslate"] = "none"
@@ -220,6 +232,8 @@ class Settings(BaseSettings):
         self.database_url = normalise_database_url(self.database_url)
         if not self.public_url:
             self.public_url = f"http://{self.web_host}:{self.web_port}"
+        if not self.site_url:
+            self.site_url = self.public_url
         if self.task_soft_time_limit >= self.task_time_limit:
             raise ValueError("task_soft_time_limit must be below task_time_limit")
         # A Redis broker redelivers an unacknowledged task after the visibility timeout; a task
@@ -228,6 +242,9 @@ class Settings(BaseSettings):
             raise ValueError("broker_visibility_timeout must exceed task_time_limit")
         if self.redelivery_after_seconds <= self.task_time_limit:
             raise ValueError("redelivery_after_seconds must exceed task_time_limit")
+        # A delivery's lease must outlive its task, or two workers could send it at once.
+        if self.delivery_lease_seconds <= self.task_time_limit:
+            raise ValueError("delivery_lease_seconds must exceed task_time_limit")
         # The poll lock must outlive a poll, or a slow poll and the next one could overlap.
         if self.poll_lease_seconds < 2 * self.fetch_deadline:
             raise ValueError("poll_lease_seconds must be at least twice fetch_deadline")

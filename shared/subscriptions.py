@@ -48,8 +48,8 @@ SUBSCRIPTIONS: dict[str, tuple[Consumer, ...]] = {
     # The audit trail (the history table is its readable form); the enricher enriches each
     # saved or submitted translation.
     ev.ArticleTransitioned.type: (Consumer("enricher.article_transitioned"),),
-    ev.ArticlePublished.type: (),  # the publisher subscribes (issue 6)
-    ev.ArticleWithdrawn.type: (),  # the publisher subscribes (issue 6)
+    ev.ArticlePublished.type: (Consumer("publisher.article_published"),),
+    ev.ArticleWithdrawn.type: (Consumer("publisher.article_withdrawn"),),
 }
 
 

@@ -1,5 +1,9 @@
-"""The publisher: delivers approved articles to the newsroom's site and to partners.
+"""The publisher: delivers published, corrected and withdrawn articles to the newsroom's site
+(WordPress) and to partners' webhooks.
 
-Owns: destinations and the delivery ledger. Its consumers and destinations arrive with the
-publishing work (issue 6); until then its worker serves the `publish` queue with no tasks.
+Owns: destinations and the delivery ledger (`shared.publishing.ledger`). Consumes
+`article.published` and `article.withdrawn`; sends each delivery with `publisher.deliver`, and
+beat's `publisher.sweep_deliveries` sends what is due again (retries, deliveries a killed worker
+left). What is sent is `shared.publishing.render`'s, the one rendering every destination and
+feed shares.
 """

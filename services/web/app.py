@@ -14,7 +14,7 @@ from shared.db import get_database
 from shared.settings import Settings, get_settings
 
 from . import health, pages, problems, websub
-from .api import admin, articles, me, sources
+from .api import admin, articles, deliveries, me, sources
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(websub.router)
-    for router in (articles.router, sources.router, me.router, admin.router):
+    for router in (articles.router, sources.router, me.router, admin.router, deliveries.router):
         app.include_router(router, prefix="/api/v1")
 
     @app.middleware("http")

@@ -6,20 +6,54 @@ with a key derived from the installation's secret (`shared.crypto`), and never s
 
 from __future__ import annotations
 
+import base64
+import binascii
+import secrets
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from shared import crypto
 from shared.domain.states import DestinationKind
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Invalid, NotFound
 from shared.models import Destination, Partner
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
 Url = Annotated[HttpUrl, UrlConstraints(max_length=2048)]  # the column's width
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+
+
+def new_webhook_secret() -> str:
+    """A signing secret in the Standard Webhooks form: whsec_ and 32 random bytes, base64."""
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def check_secret(kind: DestinationKind, secret: str | None) -> None:
+    """Refuse credentials the publisher could not use, when they are entered (not at the first
+    delivery): a webhook's whsec_ secrets (several while rotating, space-separated); a
+    WordPress user:application-password."""
+    if secret is None:
+        return
+    if kind == DestinationKind.WEBHOOK:
+        for part in secret.split():
+            key = part.removeprefix(WEBHOOK_SECRET_PREFIX)
+            try:
+                valid = (
+                    part.startswith(WEBHOOK_SECRET_PREFIX)
+                    and len(base64.b64decode(key + "==", validate=False)) >= 16
+                )
+            except (binascii.Error, ValueError):
+                valid = False
+            if not valid:
+                raise ValueError(
+                    "a webhook secret is whsec_ followed by base64 of at least 16 bytes "
+                    "(several, space-separated, while a key is rotated)"
+                )
+    elif kind == DestinationKind.WORDPRESS and ":" not in secret:
+        raise ValueError("a WordPress secret is user:application-password")
 
 
 class DestinationCreate(BaseModel):
@@ -31,6 +65,11 @@ class DestinationCreate(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict, description="non-secret settings")
     secret: str | None = Field(None, max_length=4096, description="stored encrypted")
     partner: str | None = Field(None, description="the partner a webhook belongs to (slug)")
+
+    @model_validator(mode="after")
+    def _usable_secret(self) -> DestinationCreate:
+        check_secret(self.kind, self.secret)
+        return self
 
 
 class DestinationUpdate(BaseModel):
@@ -80,6 +119,10 @@ def update_destination(
     if data.config is not None:
         destination.config = data.config
     if data.secret is not None:
+        try:
+            check_secret(DestinationKind(destination.kind), data.secret)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from exc
         destination.secret_encrypted = crypto.encrypt(settings, data.secret)
     uow.session.flush()
     return destination

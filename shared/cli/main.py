@@ -16,7 +16,7 @@ from shared.logs import configure_logging
 from shared.metrics import serve_metrics
 from shared.subscriptions import QUEUES
 
-from . import admin, up
+from . import admin, publishing, up
 from .articles import articles
 from .common import console, err, load_settings, user_errors
 from .outbox import outbox
@@ -34,6 +34,8 @@ app.add_typer(admin.sources, name="sources")
 app.add_typer(admin.users, name="users")
 app.add_typer(admin.partners, name="partners")
 app.add_typer(outbox, name="outbox")
+app.add_typer(publishing.destinations, name="destinations")
+app.add_typer(publishing.deliveries, name="deliveries")
 app.command("up")(up.up)
 
 

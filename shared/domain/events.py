@@ -95,6 +95,7 @@ class ArticlePublished(Event):
     article_id: int
     translation_id: int
     correction: bool = False
+    revision: int = 0  # the article's public revision this made (0: from before it was counted)
 
 
 class ArticleWithdrawn(Event):
@@ -102,6 +103,7 @@ class ArticleWithdrawn(Event):
 
     type = "article.withdrawn"
     article_id: int
+    revision: int = 0
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -50,6 +50,7 @@ class DeliveryState(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     DEAD = "dead"
+    SUPERSEDED = "superseded"  # a newer revision's delivery to the same destination replaced it
 
 
 class DestinationKind(StrEnum):

@@ -20,6 +20,7 @@ from shared.db import Database
 from shared.domain import workflow as wf
 from shared.domain.events import ArticlePublished, ArticleTransitioned, ArticleWithdrawn
 from shared.domain.states import ArticleState, Role
+from shared.enrichment import standing
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.html import sanitize_html, to_text
 from shared.models import Article, ArticleRevision, Translation, User, WorkflowEntry, utcnow
@@ -158,6 +159,12 @@ def take_action(
     article.approved_translation_id = decision.approved_translation_id
     if decision.publishes and article.published_at is None:
         article.published_at = now
+    if decision.publishes or decision.withdraws:
+        article.public_revision += 1
+        article.public_updated_at = now
+    if decision.publishes and article.public_slug is None and translation_id is not None:
+        approved = uow.session.get_one(Translation, translation_id)
+        article.public_slug = standing.public_slug(approved.title, article.id)
     article.lock_version += 1
     article.updated_at = now
 
@@ -187,11 +194,14 @@ def take_action(
     if decision.publishes and translation_id is not None:
         uow.emit(
             ArticlePublished(
-                article_id=article.id, translation_id=translation_id, correction=decision.correction
+                article_id=article.id,
+                translation_id=translation_id,
+                correction=decision.correction,
+                revision=article.public_revision,
             )
         )
     if decision.withdraws:
-        uow.emit(ArticleWithdrawn(article_id=article.id))
+        uow.emit(ArticleWithdrawn(article_id=article.id, revision=article.public_revision))
     uow.session.flush()
     return article
 

@@ -71,3 +71,10 @@ def disclaimer(
 def slug(headline: str) -> str | None:
     """URL slug of the English headline, cut at a word; None when nothing is left of it."""
     return slugify(headline, max_length=SLUG_MAX, word_boundary=True) or None
+
+
+def public_slug(headline: str, article_id: int) -> str:
+    """The published article's slug, fixed at first publication (corrections keep it, so its
+    URL stays): the headline's, ending in the article id, which makes it unique and lets a
+    publisher find its post again after a crash (a site would otherwise add "-2")."""
+    return f"{slug(headline) or 'article'}-{article_id}"

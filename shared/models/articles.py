@@ -48,7 +48,13 @@ class Article(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     claim_expires_at: Mapped[dt.datetime | None]
     scheduled_for: Mapped[dt.datetime | None]
-    published_at: Mapped[dt.datetime | None]
+    published_at: Mapped[dt.datetime | None]  # first published
+    # What the public sees: bumped by every publication, correction and withdrawal (the
+    # deliveries' revision); the slug fixed at first publication (the canonical URL's); when
+    # the public version last changed.
+    public_revision: Mapped[int] = mapped_column(default=0, server_default="0")
+    public_slug: Mapped[str | None] = mapped_column(String(240))
+    public_updated_at: Mapped[dt.datetime | None]
     queued_at: Mapped[dt.datetime | None]  # put on the desk by the review service
     source_revised: Mapped[bool] = mapped_column(default=False)  # flag for the translator
     # The newest translation version, and the one an editor approved (publishing needs both to

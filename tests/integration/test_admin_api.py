@@ -78,14 +78,18 @@ def test_partners_and_destinations(
 
     site = admin.post("/api/v1/destinations", json={
         "name": "Our site", "kind": "wordpress", "url": "https://news.example/wp-json/",
-        "config": {"status": "publish"}, "secret": "app-password-1234"})  # fmt: skip
+        "config": {"status": "publish"}, "secret": "publisher:app-password-1234"})  # fmt: skip
     assert site.status_code == 201, site.text
     assert site.json()["has_secret"] is True
     assert "app-password-1234" not in site.text
     with UnitOfWork(database, read_only=True) as uow:
         stored = uow.session.scalar(select(Destination.secret_encrypted))
     assert stored and "app-password-1234" not in stored
-    assert crypto.decrypt(settings, stored) == "app-password-1234"
+    assert crypto.decrypt(settings, stored) == "publisher:app-password-1234"
+    unusable = admin.post("/api/v1/destinations", json={
+        "name": "Bad hook", "kind": "webhook", "url": "https://x.example/hook",
+        "secret": "not-a-whsec-secret"})  # fmt: skip
+    assert unusable.status_code == 422 and "whsec_" in unusable.text
     hook = admin.post("/api/v1/destinations", json={
         "name": "Enab webhook", "kind": "webhook", "url": "https://enab.example/hook",
         "partner": "enab"})  # fmt: skip

@@ -129,7 +129,12 @@ def test_a_story_from_the_desk_to_publication(
         ).all()
     translation_id = second["translation"]["id"]
     assert published_events == [
-        {"article_id": article_id, "correction": False, "translation_id": translation_id}
+        {
+            "article_id": article_id,
+            "correction": False,
+            "translation_id": translation_id,
+            "revision": 1,
+        }
     ]
     assert len(transitions) == 8
 

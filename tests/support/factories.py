@@ -10,8 +10,11 @@ from sqlalchemy import select
 from shared.admin.sources import SourceCreate, add_source
 from shared.admin.users import UserCreate, create_user
 from shared.db import Database
+from shared.domain import workflow as wf
 from shared.domain.states import ArticleState, Role
-from shared.models import Article, ArticleRevision, Translation, utcnow
+from shared.editorial.actions import TranslationInput, take_action
+from shared.models import Article, ArticleRevision, Translation, User, utcnow
+from shared.settings import Settings
 from shared.uow import UnitOfWork
 
 _counter = itertools.count(1)
@@ -107,3 +110,53 @@ def make_translation(
         article.current_translation_id = version.id
         uow.commit()
         return version.id
+
+
+class Newsroom:
+    """A translator and an editor taking articles through the real workflow (take_action)."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.settings = settings
+        n = next(_counter)
+        self.translator = make_user(database, f"translator{n}", Role.TRANSLATOR)[0]
+        self.editor = make_user(database, f"editor{n}", Role.EDITOR)[0]
+
+    def act(
+        self, article_id: int, user_id: int, action: wf.Action,
+        translation: TranslationInput | None = None, note: str | None = None,
+    ) -> Article:  # fmt: skip
+        with UnitOfWork(self.database) as uow:
+            user = uow.session.get_one(User, user_id)
+            article = take_action(uow, article_id, user, wf.Request(action, note=note),
+                                  self.settings, None, translation)  # fmt: skip
+            uow.commit()
+            return article
+
+    def approve(self, article_id: int, title: str, body: str, dek: str = "") -> None:
+        """Translate (claim, save, submit) and approve."""
+        if self.state(article_id) == ArticleState.NEW:
+            self.act(article_id, self.translator, wf.Action.CLAIM)
+        self.act(article_id, self.translator, wf.Action.SAVE, TranslationInput(title, dek, body))
+        self.act(article_id, self.translator, wf.Action.SUBMIT)
+        self.act(article_id, self.editor, wf.Action.APPROVE)
+
+    def publish(
+        self, article_id: int, title: str = "Shelling kills two in Jasim",
+        body: str = "<p>Two civilians were killed.</p>", dek: str = "",
+    ) -> None:  # fmt: skip
+        self.approve(article_id, title, body, dek)
+        self.act(article_id, self.editor, wf.Action.PUBLISH)
+
+    def correct(self, article_id: int, title: str, body: str) -> None:
+        """Reopen a published article, fix it and approve it again: republished."""
+        self.act(article_id, self.editor, wf.Action.CORRECT, note="a figure was wrong")
+        self.act(article_id, self.editor, wf.Action.SAVE, TranslationInput(title, "", body))
+        self.act(article_id, self.editor, wf.Action.APPROVE)
+
+    def withdraw(self, article_id: int) -> None:
+        self.act(article_id, self.editor, wf.Action.WITHDRAW, note="the outlet retracted it")
+
+    def state(self, article_id: int) -> str:
+        with UnitOfWork(self.database, read_only=True) as uow:
+            return uow.session.get_one(Article, article_id).state

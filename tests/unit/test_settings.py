@@ -75,6 +75,11 @@ def test_visibility_timeout_must_exceed_the_longest_task() -> None:
         build(task_time_limit=4000, task_soft_time_limit=3000, redelivery_after_seconds=5000)
 
 
+def test_a_delivery_lease_must_outlive_the_longest_task() -> None:
+    with pytest.raises(ValidationError, match="delivery_lease_seconds"):
+        build(delivery_lease_seconds=300)  # the default task_time_limit is 300
+
+
 def test_redelivery_must_wait_for_the_longest_task() -> None:
     with pytest.raises(ValidationError, match="redelivery_after_seconds"):
         build(redelivery_after_seconds=100)

@@ -46,13 +46,12 @@ from shared.errors import Invalid, NotFound
 from shared.models import (
     Article,
     ArticleRevision,
-    Delivery,
-    Destination,
     Enrichment,
     Source,
     Translation,
     User,
 )
+from shared.publishing import ledger
 from shared.settings import Settings
 from shared.translation import provider
 from shared.uow import UnitOfWork
@@ -387,22 +386,8 @@ def article_detail(uow: UoW, article_id: int, user: User) -> ArticleDetail:
         ],
         related=[RelatedOut.model_validate(r) for r in related.related(session, article.id)],
         deliveries=[
-            DeliveryOut(
-                destination=name,
-                kind=kind,
-                action=d.action,
-                state=d.state,
-                attempts=d.attempts,
-                last_error=d.last_error,
-                remote_id=d.remote_id,
-                updated_at=d.updated_at,
-            )
-            for d, name, kind in session.execute(
-                select(Delivery, Destination.name, Destination.kind)
-                .join(Destination, Destination.id == Delivery.destination_id)
-                .where(Delivery.article_id == article.id)
-                .order_by(Delivery.id)
-            )
+            DeliveryOut.model_validate(d)
+            for d in reversed(ledger.listing(session, article_id=article.id))
         ],
         history=[
             HistoryOut(

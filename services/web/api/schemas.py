@@ -136,14 +136,31 @@ class TranslationOut(TranslationSummary):
 
 
 class DeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    article_id: int
+    revision: int
     destination: str
     kind: str
-    action: str
-    state: str
+    action: str  # publish, correct, withdraw
+    state: str  # pending, sending, delivered, failed, dead, superseded
     attempts: int
+    next_attempt_at: dt.datetime | None  # the next try (failed), or the lease's end (sending)
     last_error: str | None
     remote_id: str | None
     updated_at: dt.datetime
+
+
+class ReplayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[int] | None = Field(None, max_length=1000, description="dead deliveries to replay")
+    all_dead: bool = Field(False, description="replay every dead delivery")
+
+
+class ReplayOut(BaseModel):
+    replayed: int
 
 
 class ArticleDetail(ArticleSummary):

@@ -1,0 +1,153 @@
+"""The published article: one rendering of an article's public state, used by every
+destination and every feed, so that they never disagree.
+
+It is rendered from the approved translation version (never a draft), and carries what the
+newsroom owes its readers and its sources on every copy: the attribution line linking to the
+original, and the disclaimer. Those two are computed here from the same functions the enricher
+uses, not read from its results, so a publication never waits for (or goes out without) them.
+The metadata (keywords, categories, places, organisations) is the enricher's, with the
+editor's keyword edits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from shared.domain.states import ArticleState
+from shared.enrichment import entities, standing
+from shared.html import sanitize_html
+from shared.models import Article, ArticleRevision, Enrichment, Source, Translation, User
+from shared.settings import Settings
+
+# The namespace of published articles' stable ids (uuid5 of the site and the article id).
+_ID_NAMESPACE = uuid.UUID("5f0b1c1e-7f2a-4c55-9c1e-2b8f7d0a9e41")
+
+
+class PublishedArticle(BaseModel):
+    """An article as the public sees it (or saw it, when withdrawn)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article_id: int
+    id: str  # stable across corrections: Atom id, RSS guid, JSON Feed id, NINJS uri
+    revision: int  # the public revision: publications, corrections and withdrawals
+    status: Literal["published", "withdrawn"]
+    slug: str
+    canonical_url: str
+    language: str
+    title: str
+    dek: str
+    body_html: str  # sanitised
+    attribution: str  # "<headline>, Syria TV says"
+    disclaimer: str
+    content_html: str  # the body, the attribution linked to the original, the disclaimer
+    source_name: str
+    original_url: str | None
+    author: str | None  # the source article's
+    translator: str | None
+    tags: list[str]
+    categories: list[str]
+    places: list[str]
+    organisations: list[str]
+    first_published_at: dt.datetime
+    updated_at: dt.datetime
+
+    @property
+    def correction(self) -> bool:
+        return self.updated_at > self.first_published_at
+
+
+class NotPublished(Exception):
+    """The article has never been published: there is nothing public to render."""
+
+
+def stable_id(settings: Settings, article_id: int) -> str:
+    return f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, f'{settings.site_url}/{article_id}')}"
+
+
+def canonical_url(settings: Settings, slug: str) -> str:
+    return f"{settings.site_url.rstrip('/')}/{slug}/"
+
+
+def render(session: Session, settings: Settings, article_id: int) -> PublishedArticle:
+    """The article's current public state. Raises NotPublished for an article never
+    published (a draft is never rendered)."""
+    article = session.get(Article, article_id)
+    if (
+        article is None
+        or article.approved_translation_id is None
+        or article.published_at is None
+        or article.public_revision == 0
+    ):
+        raise NotPublished(f"article {article_id} has not been published")
+    version = session.get_one(Translation, article.approved_translation_id)
+    source = session.get_one(Source, article.source_id)
+    revision = (
+        session.get(ArticleRevision, article.current_revision_id)
+        if article.current_revision_id
+        else None
+    )
+    translator = session.get(User, version.translator_id) if version.translator_id else None
+    translator_name = (translator.display_name or translator.username) if translator else None
+    author = revision.author if revision else None
+    enrichment = (
+        session.query(Enrichment)
+        .filter(Enrichment.article_id == article_id, Enrichment.subject == "translation")
+        .one_or_none()
+    )
+    found = enrichment.entities if enrichment else {}
+    names = _names(settings)
+    slug = article.public_slug or standing.public_slug(version.title, article_id)
+    body = sanitize_html(version.body_html)
+    attribution = standing.attribution_line(version.title, source.attribution, source.name)
+    disclaimer = standing.disclaimer(
+        settings.disclaimer, settings.newsroom_name, source.name, author, translator_name
+    )
+    return PublishedArticle(
+        article_id=article_id,
+        id=stable_id(settings, article_id),
+        revision=article.public_revision,
+        status="withdrawn" if article.state == ArticleState.WITHDRAWN else "published",
+        slug=slug,
+        canonical_url=canonical_url(settings, slug),
+        language=settings.mt_target_language,
+        title=version.title,
+        dek=version.dek,
+        body_html=body,
+        attribution=attribution,
+        disclaimer=disclaimer,
+        content_html=_content(body, attribution, article.url, disclaimer),
+        source_name=source.name,
+        original_url=article.url,
+        author=author,
+        translator=translator_name,
+        tags=list(enrichment.keywords) if enrichment else [],
+        categories=list(enrichment.categories) if enrichment else [],
+        places=[names.get(p, p) for p in found.get("places", [])],
+        organisations=[names.get(o, o) for o in found.get("organisations", [])],
+        first_published_at=article.published_at,
+        updated_at=article.public_updated_at or article.published_at,
+    )
+
+
+def _content(body: str, attribution: str, original_url: str | None, disclaimer: str) -> str:
+    credit = html.escape(attribution)
+    if original_url:
+        link = html.escape(original_url, quote=True)
+        credit = f'<a href="{link}" rel="noopener">{credit}</a>'
+    parts = [body, f'<p class="attribution">{credit}</p>']
+    if disclaimer:
+        parts.append(f'<p class="disclaimer"><em>{html.escape(disclaimer)}</em></p>')
+    return "\n".join(part for part in parts if part)
+
+
+def _names(settings: Settings) -> dict[str, str]:
+    """Entity id -> English name, from the gazetteer the enricher uses."""
+    gazetteer = entities.default(tuple(settings.gazetteer_files))
+    return {entity_id: entry.en for entity_id, (_, entry) in gazetteer.entries.items()}

@@ -1,0 +1,424 @@
+"""Publishing: the one renderer, the delivery ledger and signed webhooks, on real databases
+and a real HTTP receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select, update
+from standardwebhooks import Webhook
+
+from services.publisher import handlers
+from services.publisher.destinations import webhook_secrets
+from shared.admin.destinations import DestinationCreate, add_destination
+from shared.db import Database
+from shared.domain.events import ArticlePublished, ArticleWithdrawn
+from shared.domain.states import DeliveryState, Role
+from shared.http import SafeClient
+from shared.models import Delivery, Destination, OutboxEvent, utcnow
+from shared.publishing import ledger
+from shared.publishing.render import NotPublished, render
+from shared.settings import Settings
+from shared.uow import UnitOfWork
+from tests.conftest import replace_settings, settings_env
+from tests.support.factories import Newsroom, make_article, make_source, make_user
+from tests.support.httpserver import LocalServer, Reply
+from tests.support.processes import run
+from tests.support.web import WebServer
+
+SECRET_OLD = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SECRET_NEW = "whsec_" + "c2VjcmV0LWZvci1yb3RhdGlvbi10ZXN0cw=="
+
+
+@pytest.fixture
+def publishing(settings: Settings, server: LocalServer) -> Settings:
+    """Settings that let the publisher reach the test receiver on loopback."""
+    return replace_settings(
+        settings, fetch_allowed_hosts=[server.host_port], site_url="https://news.example"
+    )
+
+
+@pytest.fixture
+def client(publishing: Settings) -> Iterator[SafeClient]:
+    c = SafeClient(publishing)
+    yield c
+    c.close()
+
+
+def _webhook(database: Database, settings: Settings, url: str, secret: str = SECRET_OLD,
+             name: str = "partner hook") -> int:  # fmt: skip
+    with UnitOfWork(database) as uow:
+        destination = add_destination(
+            uow, settings, DestinationCreate(name=name, kind="webhook", url=url, secret=secret)
+        )
+        uow.commit()
+        return destination.id
+
+
+def _published(database: Database, settings: Settings, title: str = "Shelling kills two") -> int:
+    source = make_source(database, name="Syria TV")
+    article_id = make_article(database, source, title="قصف")
+    body = "<p>Two civilians were killed.</p><script>x</script>"
+    Newsroom(database, settings).publish(article_id, title=title, body=body)
+    return article_id
+
+
+def _plan_from_outbox(database: Database) -> list[int]:
+    """What the publisher's consumers do with the outbox's publication events."""
+    created: list[int] = []
+    with UnitOfWork(database) as uow:
+        events = uow.session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.type.in_([ArticlePublished.type, ArticleWithdrawn.type]))
+            .order_by(OutboxEvent.seq)
+        ).all()
+        for event in events:
+            data = event.data
+            if event.type == ArticlePublished.type:
+                action = ledger.Action.CORRECT if data["correction"] else ledger.Action.PUBLISH
+            else:
+                action = ledger.Action.WITHDRAW
+            created += handlers.plan(uow, data["article_id"], data["revision"], action)
+        uow.commit()
+    return created
+
+
+def _delivery(database: Database, delivery_id: int) -> Delivery:
+    with UnitOfWork(database, read_only=True) as uow:
+        delivery = uow.session.get_one(Delivery, delivery_id)
+        uow.session.expunge(delivery)
+        return delivery
+
+
+def _make_due(database: Database, delivery_id: int) -> None:
+    """Let the retry's time come (the sweep would send it then)."""
+    with UnitOfWork(database) as uow:
+        uow.session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(next_attempt_at=utcnow() - dt.timedelta(seconds=1))
+        )
+        uow.commit()
+
+
+def test_the_renderer_gives_the_approved_text_with_attribution_and_disclaimer(
+    database: Database, publishing: Settings
+) -> None:
+    article_id = _published(database, publishing)
+    with UnitOfWork(database, read_only=True) as uow:
+        article = render(uow.session, publishing, article_id)
+    assert article.title == "Shelling kills two"
+    assert "<script>" not in article.body_html and "Two civilians" in article.body_html
+    assert article.attribution == "Shelling kills two, Syria TV says"
+    assert "Responsibility for the information" in article.disclaimer
+    assert article.attribution in article.content_html
+    assert article.disclaimer in article.content_html
+    assert article.slug == f"shelling-kills-two-{article_id}"
+    assert article.canonical_url == f"https://news.example/shelling-kills-two-{article_id}/"
+    assert article.revision == 1 and article.status == "published"
+    assert article.id.startswith("urn:uuid:")
+    assert article.translator is not None
+
+
+def test_a_draft_is_never_rendered(database: Database, publishing: Settings) -> None:
+    source = make_source(database)
+    article_id = make_article(database, source)
+    Newsroom(database, publishing).approve(article_id, "Approved, not published", "<p>x</p>")
+    with UnitOfWork(database, read_only=True) as uow, pytest.raises(NotPublished):
+        render(uow.session, publishing, article_id)
+
+
+def test_corrections_keep_the_id_and_url_and_bump_the_revision(
+    database: Database, publishing: Settings
+) -> None:
+    article_id = _published(database, publishing)
+    with UnitOfWork(database, read_only=True) as uow:
+        first = render(uow.session, publishing, article_id)
+    Newsroom(database, publishing).correct(article_id, "Shelling kills three", "<p>Three.</p>")
+    with UnitOfWork(database, read_only=True) as uow:
+        corrected = render(uow.session, publishing, article_id)
+    assert corrected.title == "Shelling kills three"
+    assert (corrected.id, corrected.slug, corrected.canonical_url) == (
+        first.id, first.slug, first.canonical_url
+    )  # fmt: skip
+    assert corrected.revision == 2
+    assert corrected.updated_at > first.updated_at
+    assert corrected.first_published_at == first.first_published_at
+
+
+def test_each_publication_is_planned_once_per_enabled_destination(
+    database: Database, publishing: Settings, server: LocalServer
+) -> None:
+    _webhook(database, publishing, server.url("/a"), name="a")
+    disabled = _webhook(database, publishing, server.url("/b"), name="b")
+    with UnitOfWork(database) as uow:
+        uow.session.get_one(Destination, disabled).enabled = False
+        uow.commit()
+    _published(database, publishing)
+    created = _plan_from_outbox(database)
+    assert len(created) == 1
+    assert _plan_from_outbox(database) == []  # a redelivered event plans nothing new
+
+
+def test_webhooks_are_signed_by_every_secret_and_keep_their_id_across_retries(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
+) -> None:
+    answers = iter([Reply(503, b"busy"), Reply(204)])
+    server.route("/hook", lambda _request: next(answers))
+    _webhook(database, publishing, server.url("/hook"), secret=f"{SECRET_OLD} {SECRET_NEW}")
+    article_id = _published(database, publishing)
+    [delivery_id] = _plan_from_outbox(database)
+
+    assert handlers.deliver(database, publishing, client, delivery_id) == DeliveryState.FAILED
+    failed = _delivery(database, delivery_id)
+    assert failed.attempts == 1 and "503" in (failed.last_error or "")
+    assert handlers.deliver(database, publishing, client, delivery_id) is None  # not yet due
+    _make_due(database, delivery_id)
+    assert handlers.deliver(database, publishing, client, delivery_id) == "delivered"
+
+    first, second = server.hits("/hook")
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    for request in (first, second):
+        for secret in webhook_secrets(f"{SECRET_OLD} {SECRET_NEW}"):
+            # The spec's reference library accepts the request with either secret.
+            payload = Webhook(secret).verify(request.body, request.headers)
+            assert payload["type"] == "article.published"
+    data = json.loads(second.body)["data"]
+    assert data["article_id"] == article_id
+    assert data["attribution"] in data["content_html"]
+    assert _delivery(database, delivery_id).state == DeliveryState.DELIVERED
+
+
+def test_a_tampered_webhook_does_not_verify(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
+) -> None:
+    server.route("/hook", Reply(200))
+    _webhook(database, publishing, server.url("/hook"))
+    _published(database, publishing)
+    [delivery_id] = _plan_from_outbox(database)
+    handlers.deliver(database, publishing, client, delivery_id)
+    [request] = server.hits("/hook")
+    tampered = request.body.replace(b"Shelling", b"Shelled!")
+    with pytest.raises(Exception, match="signature"):
+        Webhook(SECRET_OLD).verify(tampered, request.headers)
+
+
+@pytest.mark.parametrize(
+    ("reply", "state"),
+    [(Reply(400, b"bad"), DeliveryState.DEAD), (Reply(422), DeliveryState.DEAD),
+     (Reply(408), DeliveryState.FAILED), (Reply(500), DeliveryState.FAILED)],
+)  # fmt: skip
+def test_client_errors_fail_at_once_and_the_rest_are_retried(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient,
+    reply: Reply, state: DeliveryState,
+) -> None:  # fmt: skip
+    server.route("/hook", reply)
+    _webhook(database, publishing, server.url("/hook"))
+    _published(database, publishing)
+    [delivery_id] = _plan_from_outbox(database)
+    assert handlers.deliver(database, publishing, client, delivery_id) == state
+    assert len(server.hits("/hook")) == 1
+
+
+def test_gone_disables_the_endpoint(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
+) -> None:
+    server.route("/hook", Reply(410))
+    destination_id = _webhook(database, publishing, server.url("/hook"))
+    article_id = _published(database, publishing)
+    [delivery_id] = _plan_from_outbox(database)
+    assert handlers.deliver(database, publishing, client, delivery_id) == DeliveryState.DEAD
+    with UnitOfWork(database, read_only=True) as uow:
+        destination = uow.session.get_one(Destination, destination_id)
+        assert destination.enabled is False
+        assert "410" in (destination.disabled_reason or "")
+    Newsroom(database, publishing).withdraw(article_id)
+    assert _plan_from_outbox(database) == []  # nothing more goes to a disabled endpoint
+
+
+def test_retry_after_is_honoured(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
+) -> None:
+    server.route("/hook", Reply(429, headers={"Retry-After": "7200"}))
+    _webhook(database, publishing, server.url("/hook"))
+    _published(database, publishing)
+    [delivery_id] = _plan_from_outbox(database)
+    before = utcnow()
+    assert handlers.deliver(database, publishing, client, delivery_id) == DeliveryState.FAILED
+    next_attempt = _delivery(database, delivery_id).next_attempt_at
+    assert next_attempt is not None
+    assert next_attempt >= before + dt.timedelta(seconds=7200)
+
+
+def test_the_last_attempt_is_dead_and_a_replay_sends_it_again(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
+) -> None:
+    settings = replace_settings(publishing, delivery_max_attempts=2)
+    answers = iter([Reply(500), Reply(500), Reply(200)])
+    server.route("/hook", lambda _request: next(answers))
+    _webhook(database, settings, server.url("/hook"))
+    _published(database, settings)
+    [delivery_id] = _plan_from_outbox(database)
+    assert handlers.deliver(database, settings, client, delivery_id) == DeliveryState.FAILED
+    _make_due(database, delivery_id)
+    assert handlers.deliver(database, settings, client, delivery_id) == DeliveryState.DEAD
+    _make_due(database, delivery_id)
+    assert handlers.deliver(database, settings, client, delivery_id) is None  # dead stays dead
+    with UnitOfWork(database) as uow:
+        assert ledger.replay(uow.session, [delivery_id]) == 1
+        uow.commit()
+    assert handlers.deliver(database, settings, client, delivery_id) == "delivered"
+    assert len(server.hits("/hook")) == 3
+
+
+def test_a_delivery_left_sending_by_a_killed_worker_is_sent_after_its_lease(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
+) -> None:
+    server.route("/hook", Reply(200))
+    _webhook(database, publishing, server.url("/hook"))
+    _published(database, publishing)
+    [delivery_id] = _plan_from_outbox(database)
+    with UnitOfWork(database) as uow:  # a worker claims it, then dies before sending
+        assert ledger.claim(uow.session, publishing, delivery_id) is not None
+        uow.commit()
+    with UnitOfWork(database, read_only=True) as uow:
+        assert delivery_id not in ledger.due(uow.session)  # leased
+        lease_end = _delivery(database, delivery_id).next_attempt_at
+        assert lease_end is not None
+        assert delivery_id in ledger.due(uow.session, now=lease_end + dt.timedelta(seconds=1))
+    _make_due(database, delivery_id)
+    assert handlers.deliver(database, publishing, client, delivery_id) == "delivered"
+    assert _delivery(database, delivery_id).attempts == 2
+
+
+def test_a_late_outcome_from_a_worker_whose_lease_ran_out_is_dropped(
+    database: Database, publishing: Settings
+) -> None:
+    _webhook(database, publishing, "http://127.0.0.1:9/hook")
+    _published(database, publishing)
+    [delivery_id] = _plan_from_outbox(database)
+    with UnitOfWork(database) as uow:
+        slow = ledger.claim(uow.session, publishing, delivery_id)
+        uow.commit()
+    _make_due(database, delivery_id)
+    with UnitOfWork(database) as uow:
+        fast = ledger.claim(uow.session, publishing, delivery_id)
+        assert fast is not None
+        assert ledger.delivered(uow.session, fast, "remote-1")
+        uow.commit()
+    assert slow is not None
+    with UnitOfWork(database) as uow:
+        assert ledger.failed(uow.session, publishing, slow, "timed out") is None
+        uow.commit()
+    assert _delivery(database, delivery_id).state == DeliveryState.DELIVERED
+
+
+def test_a_newer_revision_supersedes_what_has_not_gone_out(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
+) -> None:
+    server.route("/hook", Reply(500))
+    _webhook(database, publishing, server.url("/hook"))
+    article_id = _published(database, publishing)
+    [first] = _plan_from_outbox(database)
+    handlers.deliver(database, publishing, client, first)
+    Newsroom(database, publishing).correct(article_id, "Shelling kills three", "<p>Three.</p>")
+    [second] = _plan_from_outbox(database)
+    assert _delivery(database, first).state == DeliveryState.SUPERSEDED
+    server.route("/hook", Reply(200))
+    assert handlers.deliver(database, publishing, client, second) == "delivered"
+    payload = json.loads(server.hits("/hook")[-1].body)
+    assert payload["type"] == "article.corrected"
+    assert payload["data"]["title"] == "Shelling kills three"
+    assert payload["data"]["revision"] == 2
+
+
+def test_a_withdrawal_is_announced(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
+) -> None:
+    server.route("/hook", Reply(200))
+    _webhook(database, publishing, server.url("/hook"))
+    article_id = _published(database, publishing)
+    for delivery_id in _plan_from_outbox(database):
+        handlers.deliver(database, publishing, client, delivery_id)
+    Newsroom(database, publishing).withdraw(article_id)
+    [withdrawal] = _plan_from_outbox(database)
+    assert handlers.deliver(database, publishing, client, withdrawal) == "delivered"
+    payload = json.loads(server.hits("/hook")[-1].body)
+    assert payload["type"] == "article.withdrawn"
+    assert payload["data"]["article_id"] == article_id
+    assert "body_html" not in payload["data"]  # a withdrawn text is not sent again
+
+
+def test_backoff_grows_is_capped_and_jittered(publishing: Settings) -> None:
+    settings = replace_settings(
+        publishing, delivery_backoff_seconds=10, delivery_backoff_max_seconds=100
+    )
+    waits = [ledger.backoff(settings, attempt).total_seconds() for attempt in range(1, 9)]
+    assert 5 <= waits[0] <= 10 and 10 <= waits[1] <= 20
+    assert all(50 <= w <= 100 for w in waits[4:])
+    assert len({ledger.backoff(settings, 3) for _ in range(20)}) > 1
+
+
+def test_operators_add_destinations_and_replay_dead_deliveries_from_the_command_line(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
+) -> None:
+    env = {**settings_env(publishing), "COLUMNS": "200"}  # a wide terminal: whole cells
+    added = run(["destinations", "add", "partner hook", "--kind", "webhook",
+                 "--url", server.url("/hook")], env)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    generated = added.stdout.strip().splitlines()[-1]
+    assert generated.startswith("whsec_")
+    bad = run(["destinations", "add", "site", "--kind", "wordpress", "--url",
+               "http://127.0.0.1:8081", "--secret", "no-colon"], env)  # fmt: skip
+    assert bad.returncode == 2 and "user:application-password" in bad.stderr
+
+    server.route("/hook", Reply(400, b"unknown field"))
+    _published(database, publishing)
+    [delivery_id] = _plan_from_outbox(database)
+    assert handlers.deliver(database, publishing, client, delivery_id) == DeliveryState.DEAD
+    listed = run(["deliveries", "list", "--state", "dead"], env)
+    assert listed.returncode == 0 and "partner hook" in listed.stdout and "400" in listed.stdout
+    assert run(["deliveries", "replay"], env).returncode == 2
+    replayed = run(["deliveries", "replay", str(delivery_id)], env)
+    assert replayed.returncode == 0 and "1 delivery will be sent again" in replayed.stdout
+    server.route("/hook", Reply(200))
+    assert handlers.deliver(database, publishing, client, delivery_id) == "delivered"
+    # The generated secret is the one that signs.
+    Webhook(generated).verify(server.hits("/hook")[-1].body, server.hits("/hook")[-1].headers)
+
+
+def test_editors_see_deliveries_and_replay_them_through_the_api(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
+) -> None:
+    server.route("/hook", Reply(404))
+    _webhook(database, publishing, server.url("/hook"))
+    article_id = _published(database, publishing)
+    [delivery_id] = _plan_from_outbox(database)
+    handlers.deliver(database, publishing, client, delivery_id)
+    editor = make_user(database, "desk-editor", Role.EDITOR)[1]
+    translator = make_user(database, "desk-translator", Role.TRANSLATOR)[1]
+    web = WebServer(publishing).start()
+    try:
+        api = web.api.with_token(editor)
+        detail = api.get(f"/api/v1/articles/{article_id}").json()
+        assert [(d["destination"], d["state"]) for d in detail["deliveries"]] == [
+            ("partner hook", "dead")
+        ]
+        dead = api.get("/api/v1/deliveries", params={"state": "dead"}).json()
+        assert [d["id"] for d in dead] == [delivery_id]
+        assert api.post("/api/v1/deliveries/replay", json={}).status_code == 422
+        denied = web.api.with_token(translator).post(
+            "/api/v1/deliveries/replay", json={"all_dead": True}
+        )
+        assert denied.status_code == 403
+        replayed = api.post("/api/v1/deliveries/replay", json={"ids": [delivery_id]})
+        assert replayed.json() == {"replayed": 1}
+        assert _delivery(database, delivery_id).state == DeliveryState.PENDING
+        body = {"name": "bad", "kind": "webhook", "url": server.url("/x"), "secret": "plain"}
+        refused = api.post("/api/v1/destinations", json=body)
+        assert refused.status_code == 403  # admins only
+    finally:
+        web.stop()
