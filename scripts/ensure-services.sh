@@ -75,15 +75,20 @@ ensure_compose_validator() {
   command -v docker-compose >/dev/null || apt_install docker-compose
 }
 
-# make bench also compares against peers that Debian packages (bench/poll.py: newsboat).
-ensure_bench_peers() {
+# A real feed reader: the tests read the partner feeds with it, and bench/poll.py compares
+# the poller against it.
+ensure_newsboat() {
   command -v newsboat >/dev/null || apt_install newsboat
 }
 
 ensure_postgres
 ensure_redis
 ensure_compose_validator
+ensure_newsboat
+# make bench's peers and load generator: nginx serves the same feed bytes as a static file,
+# wrk loads both (bench/feeds.py).
 if [ "${1:-}" = "--bench" ]; then
-  ensure_bench_peers
+  command -v wrk >/dev/null || apt_install wrk
+  command -v nginx >/dev/null || apt_install nginx-light
 fi
-say "PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT and docker-compose are ready"
+say "PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT, docker-compose and newsboat are ready"

@@ -134,6 +134,14 @@ class Settings(BaseSettings):
     # A delivery being sent is leased this long: a publisher killed mid-send is retried after.
     delivery_lease_seconds: int = Field(600, ge=10)
     publish_sweep_seconds: float = Field(15.0, gt=0)
+    # A WebSub hub partners' feeds advertise (rel="hub"); the publisher pings it when a feed
+    # changes. Empty: none (partners poll, with ETags).
+    feeds_websub_hub: str = ""
+    # Items on a partner feed's page; older ones are on the next pages (rel="next", next_url).
+    feed_page_size: int = Field(50, ge=1, le=500)
+    # Each web process serves feeds from memory this long before reading the database again:
+    # a new document or a revoked partner token takes effect within it.
+    feeds_cache_seconds: float = Field(1.0, ge=0, le=60)
 
     # Machine-translation drafts: none, or a LibreTranslate server (its host:port must be in
     # FETCH_ALLOWED_HOSTS when it runs on a private address, as in docker compose).

@@ -3,13 +3,18 @@ send one delivery (claim, send outside any transaction, record the outcome)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 import structlog
+from sqlalchemy import select
 
 from shared import crypto
 from shared.db import Database
 from shared.http import SafeClient
-from shared.models import Destination
-from shared.publishing import ledger
+from shared.http.errors import FetchError
+from shared.models import Destination, Partner
+from shared.publishing import feeds, ledger
 from shared.publishing.ledger import Claimed
 from shared.publishing.render import NotPublished, PublishedArticle, render
 from shared.settings import Settings
@@ -20,13 +25,21 @@ from .destinations import SENDERS, DeliveryFailed, Target
 log = structlog.get_logger(__name__)
 
 
-def plan(uow: UnitOfWork, article_id: int, revision: int, action: str) -> list[int]:
-    """Deliveries of this public revision to every enabled destination (none twice)."""
+@dataclass(frozen=True)
+class Planned:
+    deliveries: list[int]  # new deliveries, to send once committed
+    refresh_feeds: bool  # the partners' feeds became stale: ask for one refresh
+
+
+def plan(uow: UnitOfWork, article_id: int, revision: int, action: str) -> Planned:
+    """Deliveries of this public revision to every enabled destination (none twice); and the
+    partners' feeds, which carry every public change, are to be rendered again."""
     created = ledger.plan(uow.session, article_id, revision, action)
+    stale = feeds.mark_stale(uow.session)
     if created:
         log.info("deliveries_planned", article_id=article_id, revision=revision,
                  action=action, deliveries=created)  # fmt: skip
-    return created
+    return Planned(created, stale)
 
 
 def deliver(
@@ -100,3 +113,36 @@ def _record_failure(
                 destination_id=claimed.destination_id, attempt=claimed.attempt, state=state,
                 error=str(exc), disabled=exc.disable)  # fmt: skip
     return state
+
+
+def refresh_feeds(database: Database, settings: Settings, client: SafeClient | None) -> int:
+    """Render partners' stale feed documents again; ping the WebSub hub for those whose bytes
+    changed (a failed ping is logged: partners still poll). Returns how many changed."""
+    with UnitOfWork(database) as uow:
+        keys = feeds.claim_stale(uow.session) + feeds.missing(uow.session)
+        uow.commit()
+    if not keys:
+        return 0
+    with UnitOfWork(database) as uow:
+        changed = feeds.refresh(uow.session, settings, keys)
+        slugs = dict(uow.session.execute(select(Partner.id, Partner.slug)).all())
+        uow.commit()
+    if changed:
+        log.info("feeds_changed", documents=len(changed))
+    if changed and settings.feeds_websub_hub and client is not None:
+        for partner_id, fmt in changed:
+            feed = f"{settings.public_url.rstrip('/')}/feeds/{slugs[partner_id]}/{feeds.FILES[fmt]}"
+            _ping_hub(client, settings.feeds_websub_hub, feed)
+    return len(changed)
+
+
+def _ping_hub(client: SafeClient, hub: str, feed: str) -> None:
+    body = urlencode({"hub.mode": "publish", "hub.url": feed}).encode()
+    try:
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        result = client.request("POST", hub, data=body, headers=form)
+    except FetchError as exc:
+        log.warning("websub_ping_failed", hub=hub, feed=feed, error=str(exc))
+        return
+    if not 200 <= result.status < 300:
+        log.warning("websub_ping_refused", hub=hub, feed=feed, status=result.status)

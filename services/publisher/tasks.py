@@ -9,7 +9,7 @@ from celery import current_app
 from shared.db import get_database
 from shared.domain.events import ArticlePublished, ArticleWithdrawn
 from shared.http import SafeClient
-from shared.publishing import ledger
+from shared.publishing import feeds, ledger
 from shared.publishing.ledger import Action
 from shared.settings import get_settings
 from shared.tasks import consumer, task
@@ -18,22 +18,24 @@ from shared.uow import UnitOfWork
 from . import handlers
 
 
-def _send(delivery_ids: list[int]) -> None:
-    for delivery_id in delivery_ids:
+def _send_planned(planned: handlers.Planned) -> None:
+    for delivery_id in planned.deliveries:
         current_app.send_task("publisher.deliver", args=[delivery_id], queue="publish")
+    if planned.refresh_feeds:
+        current_app.send_task("publisher.refresh_feeds", queue="publish")
 
 
 @consumer("publisher.article_published", ArticlePublished)
 def article_published(uow: UnitOfWork, event: ArticlePublished) -> None:
     action = Action.CORRECT if event.correction else Action.PUBLISH
-    created = handlers.plan(uow, event.article_id, event.revision, action)
-    uow.after_commit(functools.partial(_send, created))
+    uow.after_commit(functools.partial(_send_planned, handlers.plan(
+        uow, event.article_id, event.revision, action)))  # fmt: skip
 
 
 @consumer("publisher.article_withdrawn", ArticleWithdrawn)
 def article_withdrawn(uow: UnitOfWork, event: ArticleWithdrawn) -> None:
-    created = handlers.plan(uow, event.article_id, event.revision, Action.WITHDRAW)
-    uow.after_commit(functools.partial(_send, created))
+    uow.after_commit(functools.partial(_send_planned, handlers.plan(
+        uow, event.article_id, event.revision, Action.WITHDRAW)))  # fmt: skip
 
 
 @functools.cache
@@ -47,10 +49,18 @@ def deliver(delivery_id: int) -> str | None:
     return handlers.deliver(get_database(), get_settings(), _client(), delivery_id)
 
 
+@task("publisher.refresh_feeds")
+def refresh_feeds() -> int:
+    """Render the partners' feeds that content changes made stale."""
+    return handlers.refresh_feeds(get_database(), get_settings(), _client())
+
+
 @task("publisher.sweep_deliveries")
 def sweep_deliveries() -> int:
-    """Beat: send the deliveries whose time came (retries, and ones a dead worker left)."""
+    """Beat: send the deliveries whose time came (retries, and ones a dead worker left), and
+    render stale feeds (in case the task asking for it was lost)."""
     with UnitOfWork(get_database(), read_only=True) as uow:
         due = ledger.due(uow.session)
-    _send(due)
+        stale = feeds.any_stale(uow.session)
+    _send_planned(handlers.Planned(due, stale))
     return len(due)

@@ -13,7 +13,7 @@ from shared.celery_app import create_celery_app
 from shared.db import get_database
 from shared.settings import Settings, get_settings
 
-from . import health, pages, problems, websub
+from . import feeds, health, pages, problems, websub
 from .api import admin, articles, deliveries, me, sources
 
 
@@ -33,6 +33,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(websub.router)
+    app.include_router(feeds.router)
+    app.state.feed_cache = feeds.FeedCache(settings.feeds_cache_seconds)
     for router in (articles.router, sources.router, me.router, admin.router, deliveries.router):
         app.include_router(router, prefix="/api/v1")
 

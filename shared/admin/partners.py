@@ -18,12 +18,29 @@ ALL_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "jsonfeed", "ninjs")
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 
 
+Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class PartnerFilters(BaseModel):
+    """What a partner's feeds carry: every published article, or those matching all of the
+    filters given (within one filter, any of its values; names compared case-insensitively)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[Term] = Field(default_factory=list, max_length=200, description="outlets")
+    categories: list[Term] = Field(default_factory=list, max_length=200)
+    places: list[Term] = Field(default_factory=list, max_length=200)
+    keywords: list[Term] = Field(default_factory=list, max_length=200)
+    language: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
 class PartnerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     slug: Slug
     name: str = Field(min_length=1, max_length=200)
     formats: list[FeedFormat] = Field(default_factory=lambda: list(ALL_FORMATS))
+    filters: PartnerFilters = Field(default_factory=PartnerFilters)
 
 
 def add_partner(uow: UnitOfWork, data: PartnerCreate) -> tuple[Partner, str]:
@@ -33,6 +50,7 @@ def add_partner(uow: UnitOfWork, data: PartnerCreate) -> tuple[Partner, str]:
         slug=data.slug,
         name=data.name,
         formats=list(dict.fromkeys(data.formats)),
+        filters=data.filters.model_dump(exclude_defaults=True),
         token_hash=hash_token(token),
         token_prefix=token_prefix(token),
     )

@@ -8,7 +8,8 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.enrichment import keywords, related
-from shared.models import Enrichment, User
+from shared.models import Enrichment, User, utcnow
+from shared.publishing import feeds
 from shared.uow import UnitOfWork
 
 from .actions import get_article
@@ -27,7 +28,7 @@ class KeywordsIn(BaseModel):
 def set_keywords(uow: UnitOfWork, article_id: int, user: User, raw: list[str]) -> list[str]:
     """Store the editor's keywords on the translation's enrichment (created when the enricher
     has not run yet: it fills in the rest and keeps these). Returns them as stored."""
-    get_article(uow, article_id, lock=True)
+    article = get_article(uow, article_id, lock=True)
     cleaned = keywords.edited(raw)
     rows = related.enrichments_of(uow.session, article_id)
     enrichment = rows.get("translation")
@@ -39,7 +40,10 @@ def set_keywords(uow: UnitOfWork, article_id: int, user: User, raw: list[str]) -
         uow.session.add(enrichment)
     enrichment.keywords = cleaned
     enrichment.keywords_edited = True
+    enrichment.computed_at = utcnow()  # the row changed: renderings keyed on it are stale
     uow.session.flush()
+    if article.public_revision:  # partners' feeds carry the keywords as tags
+        feeds.mark_stale(uow.session)
     related.index_terms(uow.session, article_id, rows.values())
     log.info("keywords_edited", article_id=article_id, user=user.username, keywords=cleaned)
     return cleaned

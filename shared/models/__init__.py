@@ -5,7 +5,7 @@ from shared.models.base import Base, utcnow
 from shared.models.enrichment import ArticleTerm, Enrichment, StoryBand
 from shared.models.outbox import EventReceipt, OutboxEvent
 from shared.models.people import ApiToken, User
-from shared.models.publishing import Delivery, Destination, Partner
+from shared.models.publishing import Delivery, Destination, FeedDocument, Partner
 from shared.models.sources import PushedDocument, Source
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Destination",
     "Enrichment",
     "EventReceipt",
+    "FeedDocument",
     "OutboxEvent",
     "Partner",
     "PushedDocument",

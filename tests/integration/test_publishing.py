@@ -81,7 +81,7 @@ def _plan_from_outbox(database: Database) -> list[int]:
                 action = ledger.Action.CORRECT if data["correction"] else ledger.Action.PUBLISH
             else:
                 action = ledger.Action.WITHDRAW
-            created += handlers.plan(uow, data["article_id"], data["revision"], action)
+            created += handlers.plan(uow, data["article_id"], data["revision"], action).deliveries
         uow.commit()
     return created
 

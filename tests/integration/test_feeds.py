@@ -1,0 +1,325 @@
+"""Partner feeds served by the real web app: formats that parse (feedparser, newsboat, NINJS
+2.1's rules), tokens, filters, caching, corrections, withdrawals and paging."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import feedparser
+import pytest
+import requests
+from lxml import etree
+from sqlalchemy import select
+
+from services.enricher.handlers import enrich_translation, tools
+from services.publisher import handlers
+from shared.admin.partners import PartnerCreate, PartnerFilters, add_partner
+from shared.db import Database
+from shared.http import SafeClient
+from shared.models import Article
+from shared.publishing import feeds
+from shared.settings import Settings
+from shared.uow import UnitOfWork
+from tests.conftest import replace_settings
+from tests.integration.test_publishing import _plan_from_outbox
+from tests.support import ninjs
+from tests.support.factories import Newsroom, make_article, make_source
+from tests.support.httpserver import LocalServer, Reply
+from tests.support.wait import wait_for
+from tests.support.web import WebServer
+
+FILES = ("rss.xml", "atom.xml", "feed.json", "ninjs.json")
+
+
+@pytest.fixture
+def feeds_settings(settings: Settings) -> Settings:
+    # No in-memory cache: each request sees the change the test just made.
+    return replace_settings(settings, site_url="https://news.example", feed_page_size=3,
+                            feeds_cache_seconds=0)  # fmt: skip
+
+
+@pytest.fixture
+def web(feeds_settings: Settings) -> Iterator[WebServer]:
+    server = WebServer(feeds_settings).start()
+    yield server
+    server.stop()
+
+
+def _partner(database: Database, slug: str, **filters: Any) -> str:
+    with UnitOfWork(database) as uow:
+        _, token = add_partner(uow, PartnerCreate(slug=slug, name=slug.title(),
+                                                  filters=PartnerFilters(**filters)))  # fmt: skip
+        uow.commit()
+        return token
+
+
+def _publish(database: Database, settings: Settings, newsroom: Newsroom, title: str,
+             source: str | None = None, body: str = "<p>In Jasim, Daraa.</p>") -> int:  # fmt: skip
+    """Publish a story from its own outlet (named `source`, or after the story)."""
+    article_id = make_article(database, make_source(database, name=source or f"Outlet: {title}"))
+    newsroom.publish(article_id, title=title, body=body)
+    _changed(database, settings)
+    return article_id
+
+
+def _changed(database: Database, settings: Settings) -> None:
+    """What the publisher does on each public change: plan, and render the stale feeds."""
+    _plan_from_outbox(database)
+    handlers.refresh_feeds(database, settings, None)
+
+
+def _get(web: WebServer, slug: str, file: str, token: str, **headers: str) -> requests.Response:
+    return web.api.get(f"/feeds/{slug}/{file}", token, headers=headers, timeout=30)
+
+
+def test_every_format_parses_and_carries_the_article(
+    database: Database, feeds_settings: Settings, web: WebServer
+) -> None:
+    token = _partner(database, "enab")
+    newsroom = Newsroom(database, feeds_settings)
+    article_id = _publish(database, feeds_settings, newsroom, "Shelling kills two in Jasim")
+    rss = _get(web, "enab", "rss.xml", token)
+    assert rss.status_code == 200 and rss.headers["content-type"].startswith("application/rss+xml")
+    for file in ("rss.xml", "atom.xml"):  # feedparser 6.0 reads no JSON Feed: checked below
+        parsed = feedparser.parse(_get(web, "enab", file, token).content)
+        assert not parsed.bozo, (file, parsed.get("bozo_exception"))
+        [entry] = parsed.entries
+        assert entry.title == "Shelling kills two in Jasim"
+        assert entry.link == f"https://news.example/shelling-kills-two-in-jasim-{article_id}/"
+        assert entry.id.startswith("urn:uuid:")
+        assert "Responsibility for the information" in entry.content[0].value
+    channel = etree.fromstring(rss.content).find("channel")
+    assert channel is not None
+    self_link = channel.find("{http://www.w3.org/2005/Atom}link")
+    assert self_link is not None and self_link.get("rel") == "self"
+    item = channel.find("item")
+    assert item is not None
+    tags = [child.tag for child in item]
+    description = tags.index("description")
+    assert description < tags.index("{http://purl.org/rss/1.0/modules/content/}encoded")
+    assert item.findtext("{http://purl.org/dc/elements/1.1/}creator")
+    guid = item.find("guid")
+    assert guid is not None and guid.get("isPermaLink") == "false"
+    jsonfeed = _get(web, "enab", "feed.json", token).json()
+    assert jsonfeed["version"] == "https://jsonfeed.org/version/1.1"
+    assert {"title", "home_page_url", "feed_url", "items"} <= set(jsonfeed)
+    [item_] = jsonfeed["items"]
+    assert {"id", "url", "title", "content_html", "date_published", "date_modified"} <= set(item_)
+    assert "says" in item_["content_html"] and "Responsibility" in item_["content_html"]
+    for news_item in _get(web, "enab", "ninjs.json", token).json()["items"]:
+        ninjs.validate(news_item)
+
+
+def test_a_real_reader_reads_the_feeds(
+    database: Database, feeds_settings: Settings, web: WebServer, tmp_path: Path
+) -> None:
+    token = _partner(database, "reader")
+    newsroom = Newsroom(database, feeds_settings)
+    for n in range(2):
+        _publish(database, feeds_settings, newsroom, f"Story number {n} from Daraa")
+    for file in ("rss.xml", "atom.xml"):
+        urls = tmp_path / f"{file}.urls"
+        urls.write_text(f"{web.url}/feeds/reader/{file}?token={token}\n")
+        cache = tmp_path / f"{file}.db"
+        subprocess.run(
+            ["newsboat", "-x", "reload", "-u", str(urls), "-c", str(cache), "-C", "/dev/null"],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        with sqlite3.connect(cache) as db:
+            titles = sorted(t for (t,) in db.execute("SELECT title FROM rss_item"))
+        assert titles == ["Story number 0 from Daraa", "Story number 1 from Daraa"], file
+
+
+def test_tokens_open_their_own_partners_feeds_only(
+    database: Database, feeds_settings: Settings, web: WebServer
+) -> None:
+    mine = _partner(database, "mine")
+    theirs = _partner(database, "theirs")
+    _publish(database, feeds_settings, Newsroom(database, feeds_settings), "A story")
+    assert _get(web, "mine", "rss.xml", mine).status_code == 200
+    by_query = web.api.get(f"/feeds/mine/atom.xml?token={mine}")
+    assert by_query.status_code == 200
+    for file in FILES:
+        assert _get(web, "mine", file, theirs).status_code == 401
+        assert web.api.get(f"/feeds/mine/{file}").status_code == 401
+        assert _get(web, "mine", file, "cfp_forged").status_code == 401
+    assert _get(web, "mine", "other.xml", mine).status_code == 404
+
+
+def test_drafts_and_withdrawn_articles_stay_out(
+    database: Database, feeds_settings: Settings, web: WebServer
+) -> None:
+    token = _partner(database, "desk")
+    newsroom = Newsroom(database, feeds_settings)
+    draft = make_article(database, make_source(database))
+    newsroom.approve(draft, "Approved but not published", "<p>x</p>")
+    kept = _publish(database, feeds_settings, newsroom, "Kept story")
+    gone = _publish(database, feeds_settings, newsroom, "Withdrawn story")
+    newsroom.withdraw(gone)
+    _changed(database, feeds_settings)
+    for file in ("rss.xml", "atom.xml"):
+        titles = [e.title for e in feedparser.parse(_get(web, "desk", file, token).content).entries]
+        assert titles == ["Kept story"], file
+    items = _get(web, "desk", "feed.json", token).json()["items"]
+    assert [i["title"] for i in items] == ["Kept story"]
+    items = _get(web, "desk", "ninjs.json", token).json()["items"]
+    status = {item["headlines"][0]["value"]: item["pubstatus"] for item in items}
+    assert status == {"Kept story": "usable", "Withdrawn story": "canceled"}
+    canceled = next(i for i in items if i["pubstatus"] == "canceled")
+    assert "bodies" not in canceled
+    for item in items:
+        ninjs.validate(item)
+    assert kept
+
+
+def test_a_correction_keeps_the_id_and_bumps_updated(
+    database: Database, feeds_settings: Settings, web: WebServer
+) -> None:
+    token = _partner(database, "wire")
+    newsroom = Newsroom(database, feeds_settings)
+    article_id = _publish(database, feeds_settings, newsroom, "Two killed")
+    before = feedparser.parse(_get(web, "wire", "atom.xml", token).content).entries[0]
+    newsroom.correct(article_id, "Three killed", "<p>Three.</p>")
+    _changed(database, feeds_settings)
+    after = feedparser.parse(_get(web, "wire", "atom.xml", token).content).entries[0]
+    assert after.id == before.id and after.link == before.link
+    assert after.title == "Three killed"
+    assert dt.datetime.fromisoformat(after.updated) > dt.datetime.fromisoformat(before.updated)
+    item = _get(web, "wire", "ninjs.json", token).json()["items"][0]
+    assert (item["version"], item["pubstatus"]) == ("2", "usable")
+
+
+def test_unchanged_feeds_answer_304_and_a_change_changes_the_etag(
+    database: Database, feeds_settings: Settings, web: WebServer
+) -> None:
+    token = _partner(database, "cache")
+    newsroom = Newsroom(database, feeds_settings)
+    _publish(database, feeds_settings, newsroom, "First")
+    first = _get(web, "cache", "rss.xml", token)
+    assert "max-age" in first.headers["cache-control"]
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert _get(web, "cache", "rss.xml", token, **{"If-None-Match": etag}).status_code == 304
+    assert (
+        _get(web, "cache", "rss.xml", token, **{"If-Modified-Since": modified}).status_code == 304
+    )
+    handlers.refresh_feeds(database, feeds_settings, None)  # nothing changed: same bytes
+    assert _get(web, "cache", "rss.xml", token).headers["etag"] == etag
+    _publish(database, feeds_settings, newsroom, "Second")
+    second = _get(web, "cache", "rss.xml", token, **{"If-None-Match": etag})
+    assert second.status_code == 200 and second.headers["etag"] != etag
+
+
+def test_filters_choose_what_a_partner_gets(
+    database: Database, feeds_settings: Settings, web: WebServer
+) -> None:
+    homs = _partner(database, "homs-only", places=["homs"])
+    outlet = _partner(database, "enab-only", sources=["enab baladi"])
+    newsroom = Newsroom(database, feeds_settings)
+    _publish(database, feeds_settings, newsroom, "Daraa story", source="Syria TV",
+             body="<p>Shelling hit Jasim in Daraa.</p>")  # fmt: skip
+    homs_story = _publish(database, feeds_settings, newsroom, "Bread story", source="Enab Baladi",
+                          body="<p>Bread prices rose in Homs.</p>")  # fmt: skip
+    _publish(database, feeds_settings, newsroom, "Idlib story", source="Orient",
+             body="<p>Bread prices rose in Idlib.</p>")  # fmt: skip
+    with UnitOfWork(database) as uow:  # the enricher's places, as its worker stores them
+        for article_id in uow.session.scalars(select(Article.id)):
+            enrich_translation(uow, article_id, tools())
+        feeds.mark_stale(uow.session)
+        uow.commit()
+    handlers.refresh_feeds(database, feeds_settings, None)
+
+    def titles(slug: str, file: str, token: str) -> list[str]:
+        return [e.title for e in feedparser.parse(_get(web, slug, file, token).content).entries]
+
+    assert titles("homs-only", "rss.xml", homs) == ["Bread story"]
+    assert titles("enab-only", "atom.xml", outlet) == ["Bread story"]
+    assert homs_story
+
+
+def test_older_items_are_on_the_next_pages(
+    database: Database, feeds_settings: Settings, web: WebServer
+) -> None:
+    token = _partner(database, "pages")
+    newsroom = Newsroom(database, feeds_settings)
+    for n in range(7):  # three per page
+        _publish(database, feeds_settings, newsroom, f"Story {n}")
+    for file in ("atom.xml", "feed.json", "rss.xml"):
+        seen: list[str] = []
+        url: str | None = f"/feeds/pages/{file}"
+        while url:
+            response = web.api.get(url, token)
+            assert response.status_code == 200, response.text
+            if file == "feed.json":
+                body = response.json()
+                seen += [i["title"] for i in body["items"]]
+                url = body.get("next_url")
+            else:
+                parsed = feedparser.parse(response.content)
+                seen += [e.title for e in parsed.entries]
+                url = next((link.href for link in parsed.feed.get("links", [])
+                            if link.rel == "next"), None)  # fmt: skip
+            if url:
+                url = url.removeprefix(feeds_settings.public_url)
+        assert seen == [f"Story {n}" for n in reversed(range(7))], file
+
+
+def test_feeds_advertise_the_hub_and_the_publisher_pings_it(
+    database: Database, feeds_settings: Settings, server: LocalServer
+) -> None:
+    server.route("/hub", Reply(204))
+    settings = replace_settings(feeds_settings, feeds_websub_hub=server.url("/hub"),
+                                fetch_allowed_hosts=[server.host_port])  # fmt: skip
+    web = WebServer(settings).start()
+    client = SafeClient(settings)
+    try:
+        token = _partner(database, "pushed")
+        article_id = make_article(database, make_source(database))
+        Newsroom(database, settings).publish(article_id, title="Pushed story")
+        _plan_from_outbox(database)
+        with UnitOfWork(database) as uow:  # the partner's documents exist before the change
+            feeds.refresh(uow.session, settings)
+            uow.commit()
+        Newsroom(database, settings).correct(article_id, "Pushed story, corrected", "<p>x</p>")
+        _plan_from_outbox(database)
+        assert handlers.refresh_feeds(database, settings, client) == 4
+        pinged = sorted(parse_qs(r.body.decode())["hub.url"][0] for r in server.hits("/hub"))
+        assert pinged == sorted(f"{settings.public_url}/feeds/pushed/{f}" for f in FILES)
+        rss = etree.fromstring(_get(web, "pushed", "rss.xml", token).content)
+        hubs = rss.findall("channel/{http://www.w3.org/2005/Atom}link[@rel='hub']")
+        assert [h.get("href") for h in hubs] == [server.url("/hub")]
+        assert _get(web, "pushed", "feed.json", token).json()["hubs"][0]["url"] == server.url(
+            "/hub"
+        )
+    finally:
+        client.close()
+        web.stop()
+
+
+def test_a_cached_feed_is_served_from_memory_and_refreshed_after_its_time(
+    database: Database, feeds_settings: Settings
+) -> None:
+    settings = replace_settings(feeds_settings, feeds_cache_seconds=0.5)
+    web = WebServer(settings).start()
+    try:
+        token = _partner(database, "cached")
+        newsroom = Newsroom(database, settings)
+        _publish(database, settings, newsroom, "First")
+        etag = _get(web, "cached", "atom.xml", token).headers["etag"]
+        _publish(database, settings, newsroom, "Second")
+        wait_for(
+            lambda: _get(web, "cached", "atom.xml", token).headers["etag"] != etag,
+            timeout=10, what="the new document after the cache's half second",
+        )  # fmt: skip
+        titles = [
+            e.title
+            for e in feedparser.parse(_get(web, "cached", "atom.xml", token).content).entries
+        ]
+        assert titles == ["Second", "First"]
+    finally:
+        web.stop()
