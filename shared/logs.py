@@ -8,6 +8,7 @@ task) appear on every line logged while they are bound.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -55,6 +56,26 @@ def configure_logging(settings: Settings, service: str) -> None:
     root.setLevel(settings.log_level)
     for noisy in ("sqlalchemy.engine", "urllib3", "kombu", "amqp", "httpx"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in access.filters):
+        access.addFilter(RedactTokens())
+
+
+class RedactTokens(logging.Filter):
+    """Partners may pass their feed token in the URL (`?token=`): the access log must not
+    keep it."""
+
+    PATTERN = re.compile(r"([?&]token=)[^&\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = self.PATTERN.sub(r"\1[redacted]", record.msg)
+        return True
 
 
 def _add_service(service: str) -> Any:

@@ -13,12 +13,14 @@ from typing import Any
 import structlog
 
 from shared.domain.events import ArticleEnriched
+from shared.editorial.credits import credits_of
 from shared.enrichment import categories, entities, keywords, language, related, standing
 from shared.enrichment.categories import Rules
 from shared.enrichment.duplicates import band_keys, signature, story_print
 from shared.enrichment.entities import Found, Gazetteer
 from shared.html import to_text
-from shared.models import Article, ArticleRevision, Enrichment, Source, Translation, User, utcnow
+from shared.models import Article, ArticleRevision, Enrichment, utcnow
+from shared.publishing import feeds
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
@@ -190,16 +192,9 @@ def enrich_translation(uow: UnitOfWork, article_id: int, kit: Tools) -> bool:
     article = session.get(Article, article_id, with_for_update=True)
     if article is None or article.current_translation_id is None:
         return False
-    version = session.get_one(Translation, article.current_translation_id)
-    source = session.get_one(Source, article.source_id)
-    revision = (
-        session.get(ArticleRevision, article.current_revision_id)
-        if article.current_revision_id
-        else None
-    )
-    translator = session.get(User, version.translator_id) if version.translator_id else None
-    translator_name = (translator.display_name or translator.username) if translator else None
-    author = revision.author if revision else None
+    credits = credits_of(session, article, article.current_translation_id)
+    version, source = credits.version, credits.source
+    author, translator_name = credits.author, credits.translator
     text = "\n".join((version.title, version.dek, to_text(version.body_html)))
     input_hash = _input_hash(
         kit.version, "translation", text, source.name, source.attribution, author,
@@ -220,4 +215,6 @@ def enrich_translation(uow: UnitOfWork, article_id: int, kit: Tools) -> bool:
         ),
     })  # fmt: skip
     related.index_terms(session, article_id, rows.values())
+    if article.public_revision:  # published: partners' feeds carry its tags and places
+        feeds.mark_stale(session)
     return True

@@ -70,7 +70,8 @@ Sender = Callable[[SafeClient, Target, Claimed, PublishedArticle | None], str | 
 def check_status(result: FetchResult, what: str) -> None:
     """Raise DeliveryFailed unless the answer is a success, classified by the rules: 410 stops
     the endpoint; 408, 429 and 5xx are retried (after Retry-After, if given); any other 4xx
-    fails at once, as the same request would fail again."""
+    fails at once, as the same request would fail again, and so does a redirect (not
+    followed: a POST redirected would arrive as a GET; the endpoint's address needs fixing)."""
     if 200 <= result.status < 300:
         return
     detail = result.body[:300].decode("utf-8", "replace")
@@ -84,7 +85,7 @@ def check_status(result: FetchResult, what: str) -> None:
 
 def _request(client: SafeClient, method: str, url: str, what: str, **kwargs: Any) -> FetchResult:
     try:
-        return client.request(method, url, **kwargs)
+        return client.request(method, url, follow_redirects=False, **kwargs)
     except FetchError as exc:
         raise DeliveryFailed(f"{what}: {exc}") from exc
 
@@ -100,12 +101,16 @@ def webhook_secrets(secret: str | None) -> list[str]:
 
 def webhook_payload(claimed: Claimed, article: PublishedArticle | None) -> dict[str, Any]:
     """`{type, timestamp, data}`: the rendered article (for a withdrawal, what identifies it)."""
-    event_type = EVENT_TYPES.get(claimed.action, "article.published")
-    if article is None or claimed.action == Action.WITHDRAW:
-        data: dict[str, Any] = {"article_id": claimed.article_id, "revision": claimed.revision}
+    # The type says what the payload is (the article's state now), whichever event planned it.
+    data: dict[str, Any]
+    if article is None or article.status == "withdrawn":
+        event_type = EVENT_TYPES[Action.WITHDRAW]
+        data = {"article_id": claimed.article_id, "revision": claimed.revision}
         if article is not None:
             data |= {"id": article.id, "canonical_url": article.canonical_url}
     else:
+        correction = claimed.action == Action.CORRECT or article.correction
+        event_type = EVENT_TYPES[Action.CORRECT if correction else Action.PUBLISH]
         data = article.model_dump(mode="json")
     return {"type": event_type, "timestamp": dt.datetime.now(dt.UTC).isoformat(), "data": data}
 

@@ -10,7 +10,7 @@ import structlog
 from sqlalchemy import select
 
 from shared import crypto
-from shared.db import Database
+from shared.db import Database, serialise
 from shared.http import SafeClient
 from shared.http.errors import FetchError
 from shared.models import Destination, Partner
@@ -46,19 +46,26 @@ def deliver(
     database: Database, settings: Settings, client: SafeClient, delivery_id: int
 ) -> str | None:
     """Send one delivery if it is due; returns the state it ended in (None: not due, or taken
-    by another worker). Never raises for the destination's faults: they are recorded."""
+    by another worker). Never raises: whatever goes wrong is recorded on the delivery, which
+    is retried, then dead."""
     with UnitOfWork(database) as uow:
         claimed = ledger.claim(uow.session, settings, delivery_id)
-        if claimed is None:
-            return None
-        destination = uow.session.get_one(Destination, claimed.destination_id)
-        target, problem = _target(settings, destination)
-        article: PublishedArticle | None = None
-        try:
-            article = render(uow.session, settings, claimed.article_id)
-        except NotPublished:
-            article = None  # never published: a withdrawal has nothing to take down
-        uow.commit()
+        uow.commit()  # also what claim decided when it did not claim (superseded, later)
+    if claimed is None:
+        return None
+    article: PublishedArticle | None = None
+    try:
+        with UnitOfWork(database, read_only=True) as uow:
+            destination = uow.session.get_one(Destination, claimed.destination_id)
+            target, problem = _target(settings, destination)
+            try:
+                article = render(uow.session, settings, claimed.article_id)
+            except NotPublished:
+                article = None  # never published: a withdrawal has nothing to take down
+    except Exception as exc:
+        log.exception("delivery_prepare_failed", delivery_id=claimed.id)
+        failure = DeliveryFailed(f"could not prepare the delivery: {type(exc).__name__}: {exc}")
+        return _record_failure(database, settings, claimed, failure)
     if problem is not None or target is None:
         return _record_failure(
             database, settings, claimed, DeliveryFailed(problem or "", retry=False)
@@ -72,6 +79,10 @@ def deliver(
         remote_id = sender(client, target, claimed, article)
     except DeliveryFailed as exc:
         return _record_failure(database, settings, claimed, exc)
+    except Exception as exc:
+        log.exception("delivery_send_failed", delivery_id=claimed.id)
+        failure = DeliveryFailed(f"unexpected error: {type(exc).__name__}: {exc}")
+        return _record_failure(database, settings, claimed, failure)
     with UnitOfWork(database) as uow:
         recorded = ledger.delivered(uow.session, claimed, remote_id)
         uow.commit()
@@ -123,10 +134,18 @@ def refresh_feeds(database: Database, settings: Settings, client: SafeClient | N
         uow.commit()
     if not keys:
         return 0
-    with UnitOfWork(database) as uow:
-        changed = feeds.refresh(uow.session, settings, keys)
-        slugs = dict(uow.session.execute(select(Partner.id, Partner.slug)).all())
-        uow.commit()
+    try:
+        with UnitOfWork(database) as uow:
+            serialise(uow.session, "feeds-refresh")  # one render at a time: newest bytes last
+            changed = feeds.refresh(uow.session, settings, keys)
+            slugs = dict(uow.session.execute(select(Partner.id, Partner.slug)).all())
+            uow.commit()
+    except BaseException:
+        # Not rendered: stale again, so the retry or the next sweep renders them.
+        with UnitOfWork(database) as uow:
+            feeds.mark_stale(uow.session, keys)
+            uow.commit()
+        raise
     if changed:
         log.info("feeds_changed", documents=len(changed))
     if changed and settings.feeds_websub_hub and client is not None:

@@ -162,6 +162,8 @@ def take_action(
     if decision.publishes or decision.withdraws:
         article.public_revision += 1
         article.public_updated_at = now
+    if decision.publishes and translation_id is not None:
+        article.public_translation_id = translation_id
     if decision.publishes and article.public_slug is None and translation_id is not None:
         approved = uow.session.get_one(Translation, translation_id)
         article.public_slug = standing.public_slug(approved.title, article.id)

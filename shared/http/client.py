@@ -81,12 +81,15 @@ class SafeClient:
         headers: Mapping[str, str] | None = None,
         data: bytes | None = None,
         max_bytes: int | None = None,
+        follow_redirects: bool = True,
     ) -> FetchResult:
-        """Send one request, following redirects by hand; raise FetchError if it cannot."""
+        """Send one request, following redirects by hand (unless told not to: a delivery's
+        POST must not become a GET elsewhere); raise FetchError if it cannot."""
         total = self.settings.fetch_deadline
         with Deadline(total) as deadline:
             try:
-                return self._request(method, url, headers, data, max_bytes, deadline)
+                return self._request(method, url, headers, data, max_bytes, deadline,
+                                     follow_redirects)  # fmt: skip
             except FetchError as exc:
                 if deadline.fired and not isinstance(exc, DeadlineExceeded):
                     raise DeadlineExceeded(f"no complete answer within {total:g} s") from exc
@@ -100,6 +103,7 @@ class SafeClient:
         data: bytes | None,
         max_bytes: int | None,
         deadline: Deadline,
+        follow_redirects: bool = True,
     ) -> FetchResult:
         cap = max_bytes or self.settings.fetch_max_bytes
         request_headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
@@ -133,7 +137,7 @@ class SafeClient:
                 raise FetchError(str(exc)) from exc
             with response:
                 location = response.headers.get("Location")
-                if response.status_code in REDIRECTS and location:
+                if response.status_code in REDIRECTS and location and follow_redirects:
                     if len(redirects) >= self.settings.fetch_max_redirects:
                         raise TooManyRedirects(
                             f"more than {self.settings.fetch_max_redirects} redirects from {url}"
@@ -243,7 +247,7 @@ def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> dt.t
         return None
     value = value.strip()
     if value.isdigit():
-        return dt.timedelta(seconds=int(value))
+        return dt.timedelta(seconds=min(int(value), 10**9))  # beyond: no longer a number of days
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

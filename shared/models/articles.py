@@ -55,6 +55,9 @@ class Article(Base):
     public_revision: Mapped[int] = mapped_column(default=0, server_default="0")
     public_slug: Mapped[str | None] = mapped_column(String(240))
     public_updated_at: Mapped[dt.datetime | None]
+    # The version the public sees: set by each publication, kept while a correction is under
+    # way (which clears the approval), so deliveries and feeds meanwhile still have it.
+    public_translation_id: Mapped[int | None]
     queued_at: Mapped[dt.datetime | None]  # put on the desk by the review service
     source_revised: Mapped[bool] = mapped_column(default=False)  # flag for the translator
     # The newest translation version, and the one an editor approved (publishing needs both to

@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.models import Article, Enrichment, FeedDocument, Partner, utcnow
@@ -81,9 +81,10 @@ def _parse_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
         return None
     try:
         stamp, _, article_id = cursor.partition(":")
-        return dt.datetime.fromtimestamp(float(stamp), dt.UTC), int(article_id)
-    except ValueError:
+        when, number = dt.datetime.fromtimestamp(float(stamp), dt.UTC), int(article_id)
+    except (ValueError, OverflowError, OSError):
         return None
+    return (when, number) if 0 < number < 2**63 else None
 
 
 # Renderings outlive one refresh in a process: a publisher worker renders mostly the same
@@ -353,13 +354,16 @@ def any_stale(session: Session) -> bool:
     )
 
 
-def mark_stale(session: Session) -> bool:
-    """Content changed: every partner's stored documents are to be rendered again. True when
-    some were not stale yet (a refresh is needed); False when one is already due, so that a
-    burst of publications asks for one refresh, not one each."""
-    result = session.execute(
-        update(FeedDocument).where(FeedDocument.stale.is_(False)).values(stale=True)
-    )
+def mark_stale(session: Session, keys: list[tuple[int, str]] | None = None) -> bool:
+    """Content changed: every partner's stored documents (or these) are to be rendered again.
+    True when some were not stale yet (a refresh is needed); False when one is already due, so
+    that a burst of publications asks for one refresh, not one each."""
+    stmt = update(FeedDocument).where(FeedDocument.stale.is_(False)).values(stale=True)
+    if keys is not None:
+        stmt = stmt.where(
+            or_(*((FeedDocument.partner_id == p) & (FeedDocument.format == f) for p, f in keys))
+        )
+    result = session.execute(stmt)
     return bool(getattr(result, "rowcount", 0)) or bool(missing(session))
 
 
@@ -420,7 +424,6 @@ def store(session: Session, partner_id: int, fmt: str, body: bytes,
         session.add(FeedDocument(partner_id=partner_id, format=fmt, body=body, etag=etag,
                                  last_modified=now, stale=False))  # fmt: skip
         return True
-    current.stale = False
     if current.etag == etag:
         return False
     current.body, current.etag = body, etag

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared.db import dialect_insert
+from shared.db import dialect_insert, serialise
 from shared.domain.states import DeliveryState
 from shared.models import Delivery, Destination, utcnow
 from shared.settings import Settings
@@ -61,11 +61,11 @@ def idempotency_key(article_id: int, revision: int, destination_id: int) -> str:
 
 
 def plan(session: Session, article_id: int, revision: int, action: str) -> list[int]:
-    """Deliveries of this revision to every enabled destination; returns the new ones' ids
-    (none when the event was already planned). Older open deliveries are superseded."""
-    destinations = list(
-        session.scalars(select(Destination.id).where(Destination.enabled.is_(True)))
-    )
+    """Deliveries of this revision to every destination; returns the new ones' ids (none when
+    the event was already planned). Older open deliveries are superseded. A disabled
+    destination's delivery waits, pending, until it is enabled again (so a withdrawal made
+    meanwhile still reaches it)."""
+    destinations = list(session.scalars(select(Destination.id)))
     if not destinations:
         return []
     now = utcnow()
@@ -115,9 +115,11 @@ def due(session: Session, limit: int = 500, now: dt.datetime | None = None) -> l
     return list(
         session.scalars(
             select(Delivery.id)
+            .join(Destination, Destination.id == Delivery.destination_id)
             .where(
                 Delivery.state.in_([state.value for state in CLAIMABLE]),
                 Delivery.next_attempt_at <= now,
+                Destination.enabled.is_(True),
             )
             .order_by(Delivery.next_attempt_at)
             .limit(limit)
@@ -126,18 +128,55 @@ def due(session: Session, limit: int = 500, now: dt.datetime | None = None) -> l
 
 
 def claim(session: Session, settings: Settings, delivery_id: int) -> Claimed | None:
-    """Take a due delivery for sending (None: not due, taken by another worker, or done).
-    The caller commits before sending."""
+    """Take a due delivery for sending (None: not due, taken by another worker, waiting for
+    another delivery of the same article to the same destination, or done). The caller
+    commits before sending.
+
+    One article goes to one destination one delivery at a time (they take turns under a lock
+    per pair): two in flight could both find no post and both create one, or a slow older one
+    could undo a withdrawal. A delivery older than another of the pair is superseded here too
+    (a late event, a lease run out, a replay), since each sends the current public state."""
     now = utcnow()
+    pair = session.execute(
+        select(Delivery.article_id, Delivery.destination_id).where(Delivery.id == delivery_id)
+    ).first()
+    if pair is None:
+        return None
+    serialise(session, f"delivery:{pair[0]}:{pair[1]}")
     delivery = session.scalar(
         select(Delivery).where(Delivery.id == delivery_id).with_for_update(skip_locked=True)
     )
     if (
         delivery is None
-        or delivery.state
-        not in (DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.SENDING)
+        or delivery.state not in CLAIMABLE
         or (delivery.next_attempt_at is not None and delivery.next_attempt_at > now)
+        or not session.get_one(Destination, delivery.destination_id).enabled
     ):
+        return None
+    siblings = session.execute(
+        select(Delivery.revision, Delivery.state, Delivery.next_attempt_at).where(
+            Delivery.article_id == delivery.article_id,
+            Delivery.destination_id == delivery.destination_id,
+            Delivery.id != delivery.id,
+        )
+    ).all()
+    newest = max((revision for revision, _, _ in siblings), default=0)
+    if newest > delivery.revision:
+        delivery.state = DeliveryState.SUPERSEDED.value
+        delivery.last_error = f"superseded by revision {newest}"
+        delivery.next_attempt_at = None
+        delivery.updated_at = now
+        return None
+    busy = [lease for _, state, lease in siblings
+            if state == DeliveryState.SENDING and lease is not None and lease > now]  # fmt: skip
+    if busy:  # another delivery of the pair is being sent: go after it
+        delivery.next_attempt_at = max(busy)
+        return None
+    if delivery.attempts >= settings.delivery_max_attempts:  # a lease ran out on the last one
+        delivery.state = DeliveryState.DEAD.value
+        delivery.last_error = (delivery.last_error or "") + " (no outcome from the last attempt)"
+        delivery.next_attempt_at = None
+        delivery.updated_at = now
         return None
     delivery.state = DeliveryState.SENDING.value
     delivery.attempts += 1

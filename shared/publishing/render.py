@@ -20,9 +20,10 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from shared.domain.states import ArticleState
+from shared.editorial.credits import credits_of
 from shared.enrichment import entities, standing
 from shared.html import sanitize_html
-from shared.models import Article, ArticleRevision, Enrichment, Source, Translation, User
+from shared.models import Article, Enrichment
 from shared.settings import Settings
 
 # The namespace of published articles' stable ids (uuid5 of the site and the article id).
@@ -76,26 +77,16 @@ def canonical_url(settings: Settings, slug: str) -> str:
 
 
 def render(session: Session, settings: Settings, article_id: int) -> PublishedArticle:
-    """The article's current public state. Raises NotPublished for an article never
-    published (a draft is never rendered)."""
+    """The article's current public state: the version last published (a correction under
+    way does not change it until approved), or withdrawn. Raises NotPublished for an article
+    never published (a draft is never rendered)."""
     article = session.get(Article, article_id)
-    if (
-        article is None
-        or article.approved_translation_id is None
-        or article.published_at is None
-        or article.public_revision == 0
-    ):
+    public = article.public_translation_id if article is not None else None
+    if article is None or public is None or article.published_at is None:
         raise NotPublished(f"article {article_id} has not been published")
-    version = session.get_one(Translation, article.approved_translation_id)
-    source = session.get_one(Source, article.source_id)
-    revision = (
-        session.get(ArticleRevision, article.current_revision_id)
-        if article.current_revision_id
-        else None
-    )
-    translator = session.get(User, version.translator_id) if version.translator_id else None
-    translator_name = (translator.display_name or translator.username) if translator else None
-    author = revision.author if revision else None
+    credits = credits_of(session, article, public)
+    version, source = credits.version, credits.source
+    author, translator_name = credits.author, credits.translator
     enrichment = (
         session.query(Enrichment)
         .filter(Enrichment.article_id == article_id, Enrichment.subject == "translation")

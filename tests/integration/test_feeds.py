@@ -323,3 +323,14 @@ def test_a_cached_feed_is_served_from_memory_and_refreshed_after_its_time(
         assert titles == ["Second", "First"]
     finally:
         web.stop()
+
+
+@pytest.mark.parametrize("before", ["1e20:1", "1:99999999999999999999999", "x", ":", "1:-5"])
+def test_a_bad_page_cursor_is_the_first_page_not_an_error(
+    database: Database, feeds_settings: Settings, web: WebServer, before: str
+) -> None:
+    token = _partner(database, "cursor")
+    _publish(database, feeds_settings, Newsroom(database, feeds_settings), "A story")
+    answer = web.api.get(f"/feeds/cursor/rss.xml?before={before}", token)
+    assert answer.status_code == 200
+    assert [e.title for e in feedparser.parse(answer.content).entries] == ["A story"]

@@ -15,6 +15,7 @@ from services.publisher import handlers
 from services.publisher.destinations import webhook_secrets
 from shared.admin.destinations import DestinationCreate, add_destination
 from shared.db import Database
+from shared.domain import workflow as wf
 from shared.domain.events import ArticlePublished, ArticleWithdrawn
 from shared.domain.states import DeliveryState, Role
 from shared.http import SafeClient
@@ -149,9 +150,11 @@ def test_corrections_keep_the_id_and_url_and_bump_the_revision(
     assert corrected.first_published_at == first.first_published_at
 
 
-def test_each_publication_is_planned_once_per_enabled_destination(
-    database: Database, publishing: Settings, server: LocalServer
+def test_each_publication_is_planned_once_and_a_disabled_destination_waits_for_it(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
 ) -> None:
+    server.route("/a", Reply(204))
+    server.route("/b", Reply(204))
     _webhook(database, publishing, server.url("/a"), name="a")
     disabled = _webhook(database, publishing, server.url("/b"), name="b")
     with UnitOfWork(database) as uow:
@@ -159,8 +162,20 @@ def test_each_publication_is_planned_once_per_enabled_destination(
         uow.commit()
     _published(database, publishing)
     created = _plan_from_outbox(database)
-    assert len(created) == 1
+    assert len(created) == 2
     assert _plan_from_outbox(database) == []  # a redelivered event plans nothing new
+    with UnitOfWork(database, read_only=True) as uow:
+        due = ledger.due(uow.session)
+    assert len(due) == 1  # the disabled one waits...
+    for delivery_id in created:
+        handlers.deliver(database, publishing, client, delivery_id)
+    assert (len(server.hits("/a")), len(server.hits("/b"))) == (1, 0)
+    with UnitOfWork(database) as uow:
+        uow.session.get_one(Destination, disabled).enabled = True
+        uow.commit()
+    for delivery_id in created:  # ...and goes out once the destination is back
+        handlers.deliver(database, publishing, client, delivery_id)
+    assert (len(server.hits("/a")), len(server.hits("/b"))) == (1, 1)
 
 
 def test_webhooks_are_signed_by_every_secret_and_keep_their_id_across_retries(
@@ -236,7 +251,9 @@ def test_gone_disables_the_endpoint(
         assert destination.enabled is False
         assert "410" in (destination.disabled_reason or "")
     Newsroom(database, publishing).withdraw(article_id)
-    assert _plan_from_outbox(database) == []  # nothing more goes to a disabled endpoint
+    [withdrawal] = _plan_from_outbox(database)
+    assert handlers.deliver(database, publishing, client, withdrawal) is None  # it waits
+    assert len(server.hits("/hook")) == 1  # nothing more goes to a disabled endpoint
 
 
 def test_retry_after_is_honoured(
@@ -422,3 +439,63 @@ def test_editors_see_deliveries_and_replay_them_through_the_api(
         assert refused.status_code == 403  # admins only
     finally:
         web.stop()
+
+
+def test_a_withdrawal_during_a_correction_takes_down_what_was_published(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
+) -> None:
+    """The correction clears the approval; the public still saw the published version, and
+    the withdrawal must identify it (not treat the article as never published)."""
+    server.route("/hook", Reply(200))
+    _webhook(database, publishing, server.url("/hook"))
+    article_id = _published(database, publishing)
+    newsroom = Newsroom(database, publishing)
+    newsroom.act(article_id, newsroom.editor, wf.Action.CORRECT, note="a figure is wrong")
+    with UnitOfWork(database, read_only=True) as uow:  # while corrected: still the published text
+        assert render(uow.session, publishing, article_id).title == "Shelling kills two"
+    newsroom.withdraw(article_id)
+    for delivery_id in _plan_from_outbox(database):
+        handlers.deliver(database, publishing, client, delivery_id)
+    payload = json.loads(server.hits("/hook")[-1].body)
+    assert payload["type"] == "article.withdrawn"
+    assert payload["data"]["id"].startswith("urn:uuid:")
+
+
+def test_one_article_goes_to_one_destination_one_delivery_at_a_time(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
+) -> None:
+    server.route("/hook", Reply(200))
+    _webhook(database, publishing, server.url("/hook"))
+    article_id = _published(database, publishing)
+    [first] = _plan_from_outbox(database)
+    with UnitOfWork(database) as uow:  # a worker is sending the first (slowly)
+        assert ledger.claim(uow.session, publishing, first) is not None
+        uow.commit()
+    Newsroom(database, publishing).correct(article_id, "Shelling kills three", "<p>Three.</p>")
+    [second] = _plan_from_outbox(database)
+    assert handlers.deliver(database, publishing, client, second) is None  # waits its turn
+    waiting = _delivery(database, second)
+    assert waiting.state == DeliveryState.PENDING
+    assert waiting.next_attempt_at == _delivery(database, first).next_attempt_at
+    # The first worker dies; once its lease runs out, the older one is superseded, not sent.
+    _make_due(database, first)
+    assert handlers.deliver(database, publishing, client, first) is None
+    assert _delivery(database, first).state == DeliveryState.SUPERSEDED
+    _make_due(database, second)
+    assert handlers.deliver(database, publishing, client, second) == "delivered"
+    assert json.loads(server.hits("/hook")[-1].body)["data"]["title"] == "Shelling kills three"
+
+
+def test_an_unexpected_answer_is_recorded_and_retried_not_lost(
+    database: Database, publishing: Settings, server: LocalServer, client: SafeClient
+) -> None:
+    server.route("/hook", Reply(429, headers={"Retry-After": "99999999999999999"}))
+    _webhook(database, publishing, server.url("/hook"))
+    _published(database, publishing)
+    [delivery_id] = _plan_from_outbox(database)
+    assert handlers.deliver(database, publishing, client, delivery_id) == DeliveryState.FAILED
+    server.route("/hook", Reply(302, headers={"Location": server.url("/elsewhere")}))
+    _make_due(database, delivery_id)
+    assert handlers.deliver(database, publishing, client, delivery_id) == DeliveryState.DEAD
+    assert "302" in (_delivery(database, delivery_id).last_error or "")
+    assert server.hits("/elsewhere") == []  # a POST is never turned into a GET elsewhere
