@@ -335,7 +335,7 @@ def document(settings: Settings, partner: Partner, fmt: str, page: Page) -> byte
         body = {"uri": links.feed, "items": [ninjs_item(settings, a) for a in page.items]}
         if links.next:
             body["next_url"] = links.next
-    return json.dumps(body, ensure_ascii=False, indent=1).encode()
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def etag_of(body: bytes) -> str:
