@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from shared.errors import Conflict
-from shared.models import Partner
+from shared.errors import Conflict, NotFound
+from shared.models import FeedDocument, Partner
 from shared.security import hash_token, new_token, token_prefix
 from shared.uow import UnitOfWork
 
@@ -59,6 +59,50 @@ def add_partner(uow: UnitOfWork, data: PartnerCreate) -> tuple[Partner, str]:
         uow.session.flush()
     except IntegrityError as exc:
         raise Conflict(f"partner {data.slug!r} exists already") from exc
+    return partner, token
+
+
+class PartnerUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    formats: list[FeedFormat] | None = None
+    filters: PartnerFilters | None = None
+    active: bool | None = Field(None, description="false: every feed of the partner answers 401")
+
+
+def _partner(uow: UnitOfWork, slug: str) -> Partner:
+    partner = uow.session.scalar(select(Partner).where(Partner.slug == slug))
+    if partner is None:
+        raise NotFound(f"no partner {slug!r}")
+    return partner
+
+
+def update_partner(uow: UnitOfWork, slug: str, data: PartnerUpdate) -> Partner:
+    """Change a partner; new filters or formats drop its rendered feeds (rendered again on
+    the next request or refresh)."""
+    partner = _partner(uow, slug)
+    if data.name is not None:
+        partner.name = data.name
+    if data.active is not None:
+        partner.active = data.active
+    if data.formats is not None or data.filters is not None:
+        if data.formats is not None:
+            partner.formats = list(dict.fromkeys(data.formats))
+        if data.filters is not None:
+            partner.filters = data.filters.model_dump(exclude_defaults=True)
+        uow.session.execute(delete(FeedDocument).where(FeedDocument.partner_id == partner.id))
+    uow.session.flush()
+    return partner
+
+
+def rotate_token(uow: UnitOfWork, slug: str) -> tuple[Partner, str]:
+    """A new feed token for the partner (shown once); the old one stops working."""
+    partner = _partner(uow, slug)
+    token = new_token("cfp")
+    partner.token_hash = hash_token(token)
+    partner.token_prefix = token_prefix(token)
+    uow.session.flush()
     return partner, token
 
 

@@ -21,6 +21,7 @@ from services.enricher.handlers import enrich_translation, tools
 from services.publisher import handlers
 from shared.admin.partners import PartnerCreate, PartnerFilters, add_partner
 from shared.db import Database
+from shared.domain.states import Role
 from shared.http import SafeClient
 from shared.models import Article
 from shared.publishing import feeds
@@ -29,7 +30,7 @@ from shared.uow import UnitOfWork
 from tests.conftest import replace_settings
 from tests.integration.test_publishing import _plan_from_outbox
 from tests.support import ninjs
-from tests.support.factories import Newsroom, make_article, make_source
+from tests.support.factories import Newsroom, make_article, make_source, make_user
 from tests.support.httpserver import LocalServer, Reply
 from tests.support.wait import wait_for
 from tests.support.web import WebServer
@@ -334,3 +335,36 @@ def test_a_bad_page_cursor_is_the_first_page_not_an_error(
     answer = web.api.get(f"/feeds/cursor/rss.xml?before={before}", token)
     assert answer.status_code == 200
     assert [e.title for e in feedparser.parse(answer.content).entries] == ["A story"]
+
+
+def test_admins_change_filters_rotate_tokens_and_switch_partners_off(
+    database: Database, feeds_settings: Settings, web: WebServer
+) -> None:
+    old = _partner(database, "managed")
+    admin = web.api.with_token(make_user(database, "feeds-admin", Role.ADMIN)[1])
+    newsroom = Newsroom(database, feeds_settings)
+    _publish(database, feeds_settings, newsroom, "Daraa story", source="Syria TV")
+    _publish(database, feeds_settings, newsroom, "Idlib story", source="Orient")
+
+    def titles(token: str) -> list[str]:
+        answer = _get(web, "managed", "atom.xml", token)
+        assert answer.status_code == 200, answer.text
+        return [e.title for e in feedparser.parse(answer.content).entries]
+
+    assert titles(old) == ["Idlib story", "Daraa story"]
+    changed = admin.request("PATCH", "/api/v1/partners/managed",
+                            json={"filters": {"sources": ["orient"]}})  # fmt: skip
+    assert changed.status_code == 200 and changed.json()["filters"] == {"sources": ["orient"]}
+    assert titles(old) == ["Idlib story"]
+    rotated = admin.post("/api/v1/partners/managed/token")
+    assert rotated.status_code == 200
+    new = rotated.json()["token"]
+    assert _get(web, "managed", "atom.xml", old).status_code == 401
+    assert titles(new) == ["Idlib story"]
+    off = admin.request("PATCH", "/api/v1/partners/managed", json={"active": False})
+    assert off.status_code == 200
+    assert _get(web, "managed", "atom.xml", new).status_code == 401
+    missing = admin.request("PATCH", "/api/v1/partners/ghost", json={"active": False})
+    assert missing.status_code == 404
+    translator = make_user(database, "feeds-translator", Role.TRANSLATOR)[1]
+    assert web.api.post("/api/v1/partners/managed/token", translator).status_code == 403

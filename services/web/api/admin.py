@@ -124,6 +124,23 @@ def add_partner(body: partner_ops.PartnerCreate, uow: UoW, _admin: Admin) -> Cre
     return CreatedPartner(partner=PartnerOut.model_validate(partner), token=token)
 
 
+@router.patch("/partners/{slug}", response_model=PartnerOut)
+def update_partner(
+    slug: str, body: partner_ops.PartnerUpdate, uow: UoW, _admin: Admin
+) -> PartnerOut:
+    partner = partner_ops.update_partner(uow, slug, body)
+    uow.commit()
+    return PartnerOut.model_validate(partner)
+
+
+@router.post("/partners/{slug}/token", response_model=CreatedPartner)
+def rotate_partner_token(slug: str, uow: UoW, _admin: Admin) -> CreatedPartner:
+    """A new feed token, shown once; the old one stops working."""
+    partner, token = partner_ops.rotate_token(uow, slug)
+    uow.commit()
+    return CreatedPartner(partner=PartnerOut.model_validate(partner), token=token)
+
+
 @router.get("/destinations", response_model=list[DestinationOut])
 def list_destinations(uow: UoW, _admin: Admin) -> list[DestinationOut]:
     return [DestinationOut.model_validate(d) for d in destination_ops.list_destinations(uow)]
