@@ -24,10 +24,10 @@ def index_story(
     print_: StoryPrint,
     keys: list[str],
     window: dt.timedelta,
-) -> list[int]:
+) -> None:
     """Store the story's band keys (`keys`) and put it in a cluster with the other outlets'
-    stories it duplicates (merging their clusters when it joins two). Returns the duplicates
-    found. Call it last in the transaction: the locks it takes are held until the commit.
+    stories it duplicates (merging their clusters when it joins two). Call it last in the
+    transaction: the locks it takes are held until the commit.
 
     Two locks keep concurrent workers right without making them take turns on every story:
     - each band key is locked (`serialise_keys`): two tellings enriched at the same moment
@@ -94,4 +94,3 @@ def index_story(
             cluster_id=cluster_id,
             candidates=len(candidates),
         )
-    return sorted(matches)

@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import structlog
 from standardwebhooks import Webhook
@@ -159,8 +160,7 @@ class WordPress:
 
     def _url(self, route: str, **query: str) -> str:
         # ?rest_route= works where /wp-json/ rewriting is not set up.
-        params = "".join(f"&{k}={v}" for k, v in query.items())
-        return f"{self.base}/?rest_route=/wp/v2/{route}{params}"
+        return f"{self.base}/?" + urlencode({"rest_route": f"/wp/v2/{route}", **query})
 
     def call(
         self, method: str, route: str, body: dict[str, Any] | None = None, **query: str

@@ -138,7 +138,6 @@ def refresh_feeds(database: Database, settings: Settings, client: SafeClient | N
         with UnitOfWork(database) as uow:
             serialise(uow.session, "feeds-refresh")  # one render at a time: newest bytes last
             changed = feeds.refresh(uow.session, settings, keys)
-            slugs = dict(uow.session.execute(select(Partner.id, Partner.slug)).all())
             uow.commit()
     except BaseException:
         # Not rendered: stale again, so the retry or the next sweep renders them.
@@ -149,8 +148,10 @@ def refresh_feeds(database: Database, settings: Settings, client: SafeClient | N
     if changed:
         log.info("feeds_changed", documents=len(changed))
     if changed and settings.feeds_websub_hub and client is not None:
+        with UnitOfWork(database, read_only=True) as uow:
+            slugs = dict(uow.session.execute(select(Partner.id, Partner.slug)).all())
         for partner_id, fmt in changed:
-            feed = f"{settings.public_url.rstrip('/')}/feeds/{slugs[partner_id]}/{feeds.FILES[fmt]}"
+            feed = feeds.feed_url(settings, slugs[partner_id], fmt)
             _ping_hub(client, settings.feeds_websub_hub, feed)
     return len(changed)
 

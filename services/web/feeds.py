@@ -61,10 +61,20 @@ class FeedCache:
         self.partners: dict[str, tuple[float, PartnerView | None]] = {}
         self.documents: dict[tuple[int, str], tuple[float, Document]] = {}
 
-    def partner(self, database: Database, token_hash: str) -> PartnerView | None:
+    def cached_partner(self, token_hash: str) -> tuple[bool, PartnerView | None]:
+        """(True, the partner or None for an unknown token) while fresh; (False, None) when
+        the database must be read (`partner`, off the event loop)."""
         hit = self.partners.get(token_hash)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
+        return (True, hit[1]) if hit is not None and hit[0] > time.monotonic() else (False, None)
+
+    def cached_document(self, key: tuple[int, str]) -> Document | None:
+        hit = self.documents.get(key)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    def partner(self, database: Database, token_hash: str) -> PartnerView | None:
+        fresh, view = self.cached_partner(token_hash)
+        if fresh:
+            return view
         with UnitOfWork(database, read_only=True) as uow:
             row = uow.session.scalar(select(Partner).where(Partner.token_hash == token_hash))
             view = (
@@ -80,9 +90,9 @@ class FeedCache:
     def document(self, database: Database, settings: Settings, partner_id: int,
                  fmt: str) -> Document:  # fmt: skip
         key = (partner_id, fmt)
-        hit = self.documents.get(key)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
+        cached = self.cached_document(key)
+        if cached is not None:
+            return cached
         with UnitOfWork(database, read_only=True) as uow:
             stored = uow.session.get(FeedDocument, key)
             document = _document(stored) if stored is not None else None
@@ -124,9 +134,8 @@ async def feed(slug: str, file: str, request: Request) -> Response:
     state = request.app.state
     cache: FeedCache = state.feed_cache
     token_hash = hash_token(token)
-    partner = cache.partners.get(token_hash, (0.0, None))
-    view = partner[1] if partner[0] > time.monotonic() else None
-    if view is None:
+    fresh, view = cache.cached_partner(token_hash)
+    if not fresh:
         view = await run_in_threadpool(cache.partner, state.database, token_hash)
     # The same answer for a wrong token and another partner's feed: nothing to probe.
     if view is None or view.slug != slug:
@@ -138,10 +147,8 @@ async def feed(slug: str, file: str, request: Request) -> Response:
         body = await run_in_threadpool(_older_page, state.database, state.settings, view.id,
                                        fmt, before[:100])  # fmt: skip
         return _answer(body, feeds.etag_of(body), None, None, fmt, request)
-    hit = cache.documents.get((view.id, fmt))
-    if hit is not None and hit[0] > time.monotonic():
-        document = hit[1]
-    else:
+    document = cache.cached_document((view.id, fmt))
+    if document is None:
         document = await run_in_threadpool(cache.document, state.database, state.settings,
                                            view.id, fmt)  # fmt: skip
     return _answer(document.body, document.etag, document.last_modified, document.modified_at,

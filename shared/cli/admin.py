@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
@@ -14,24 +13,13 @@ from shared.admin import sources as source_ops
 from shared.admin import users as user_ops
 from shared.domain.states import Role
 
-from .common import console, err, esc, print_last_line, unit_of_work
+from .common import console, err, esc, invalid_input, print_last_line, unit_of_work, when
 
 sources = typer.Typer(
     help="Add, inspect, pause, resume and poll the outlets' feeds.", no_args_is_help=True
 )
 users = typer.Typer(help="Create users of the editor API and UI.", no_args_is_help=True)
 partners = typer.Typer(help="Partners who pull the outbound feeds.", no_args_is_help=True)
-
-
-def _invalid(exc: ValidationError) -> typer.Exit:
-    for error in exc.errors():
-        field = ".".join(str(p) for p in error["loc"]) or "input"
-        err.print(f"[red]Invalid {esc(field)}:[/red] {esc(error['msg'])}")
-    return typer.Exit(2)
-
-
-def _when(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
 
 
 @sources.command("add")
@@ -61,7 +49,7 @@ def sources_add(
             full_text=full_text,
         )
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid_input(exc) from exc
     with unit_of_work() as uow:
         source = source_ops.add_source(uow, data)
         uow.commit()
@@ -101,7 +89,7 @@ def sources_update(
     try:
         data = source_ops.SourceUpdate.model_validate(changes)
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid_input(exc) from exc
     with unit_of_work() as uow:
         s = source_ops.update_source(uow, source, data)
         uow.commit()
@@ -120,10 +108,10 @@ def sources_list() -> None:
                 str(s.id),
                 esc(s.name),
                 s.status,
-                _when(s.last_polled_at),
+                when(s.last_polled_at),
                 s.last_outcome or "-",
                 str(s.consecutive_failures),
-                _when(s.next_poll_at),
+                when(s.next_poll_at),
                 esc(s.url),
             )
         console.print(table)
@@ -153,13 +141,13 @@ def sources_show(source: Annotated[str, typer.Argument(help="Id or name")]) -> N
             ("WebSub", s.websub_state + (f" via {s.websub_hub}" if s.websub_hub else "")),
             ("WebSub error", s.websub_error),
             ("previous URL", s.previous_url),
-            ("last poll", _when(s.last_polled_at)),
-            ("last success", _when(s.last_success_at)),
+            ("last poll", when(s.last_polled_at)),
+            ("last success", when(s.last_success_at)),
             ("last outcome", s.last_outcome),
             ("last HTTP status", s.last_status_code),
             ("last error", s.last_error),
             ("consecutive failures", s.consecutive_failures),
-            ("next poll", _when(s.next_poll_at)),
+            ("next poll", when(s.next_poll_at)),
             ("ETag", s.etag),
             ("Last-Modified", s.last_modified),
             ("notes", s.last_notes),
@@ -214,7 +202,7 @@ def users_create(
             username=username, role=role, password=password, display_name=display_name
         )
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid_input(exc) from exc
     with unit_of_work() as uow:
         user, token = user_ops.create_user(uow, data)
         uow.commit()
@@ -236,7 +224,7 @@ def partners_add(
             slug=slug, name=name, formats=[f.strip() for f in formats.split(",") if f.strip()]
         )
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid_input(exc) from exc
     with unit_of_work() as uow:
         partner, token = partner_ops.add_partner(uow, data)
         uow.commit()
@@ -256,6 +244,6 @@ def partners_list() -> None:
                 ",".join(p.formats),
                 f"{p.token_prefix}...",
                 "yes" if p.active else "no",
-                _when(p.created_at),
+                when(p.created_at),
             )
         console.print(table)

@@ -7,7 +7,6 @@ it the action applies to the article as it is now.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
@@ -22,7 +21,7 @@ from shared.editorial.actions import get_article, history, take_action
 from shared.errors import Invalid, NotFound
 from shared.models import Article, ArticleRevision, Source, Translation, User
 
-from .common import console, esc, load_settings, unit_of_work
+from .common import console, esc, load_settings, unit_of_work, when
 
 articles = typer.Typer(help="List, show and move articles through review.", no_args_is_help=True)
 
@@ -31,10 +30,6 @@ Version = Annotated[
     int | None, typer.Option(help="Act only if the article's lock_version is still this")
 ]
 Note = Annotated[str | None, typer.Option(help="Why (recorded in the history)")]
-
-
-def _when(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
 
 
 @articles.command("list")
@@ -85,11 +80,11 @@ def show(article_id: Annotated[int, typer.Argument(help="The article's id")]) ->
                 f"  translation  v{translation.number}{machine}: {esc(translation.title)}"
             )
         if article.scheduled_for:
-            console.print(f"  scheduled    {_when(article.scheduled_for)}")
+            console.print(f"  scheduled    {when(article.scheduled_for)}")
         table = Table("when", "who", "action", "from", "to", "note")
         for entry, who in history(uow, article.id):
             table.add_row(
-                _when(entry.at),
+                when(entry.at),
                 esc(who or "system"),
                 entry.action,
                 entry.from_state or "-",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import sys
 from collections.abc import Iterator
 
@@ -24,6 +25,19 @@ err = Console(stderr=True)
 def esc(value: object) -> str:
     """User data shown through Rich: brackets in a name are text, not markup."""
     return escape(str(value))
+
+
+def when(value: dt.datetime | None) -> str:
+    """A time as the CLI's tables show it."""
+    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
+
+
+def invalid_input(exc: ValidationError) -> typer.Exit:
+    """Each invalid field on its own line on stderr; the exit (2) to raise."""
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "input"
+        err.print(f"[red]Invalid {esc(field)}:[/red] {esc(error['msg'])}")
+    return typer.Exit(2)
 
 
 def load_settings() -> Settings:

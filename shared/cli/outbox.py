@@ -9,7 +9,7 @@ from rich.table import Table
 
 from shared.outbox import retry_stuck, stuck_events
 
-from .common import console, database, err, esc, user_errors
+from .common import console, database, err, esc, user_errors, when
 
 outbox = typer.Typer(
     help="Events that no consumer acknowledged: list and retry them.", no_args_is_help=True
@@ -29,7 +29,7 @@ def stuck() -> None:
         table.add_row(
             event.id,
             event.type,
-            event.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+            when(event.created_at),
             str(event.dispatch_count),
             esc(event.stuck_reason or ""),
         )

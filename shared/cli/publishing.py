@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
@@ -13,7 +12,16 @@ from shared.admin import destinations as destination_ops
 from shared.domain.states import DeliveryState, DestinationKind
 from shared.publishing import ledger
 
-from .common import console, err, esc, load_settings, print_last_line, unit_of_work
+from .common import (
+    console,
+    err,
+    esc,
+    invalid_input,
+    load_settings,
+    print_last_line,
+    unit_of_work,
+    when,
+)
 
 destinations = typer.Typer(
     help="The newsroom's WordPress site and partners' webhooks.", no_args_is_help=True
@@ -21,10 +29,6 @@ destinations = typer.Typer(
 deliveries = typer.Typer(
     help="The delivery ledger: list deliveries, replay dead ones.", no_args_is_help=True
 )
-
-
-def _when(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
 
 
 @destinations.command("add")
@@ -50,10 +54,7 @@ def destinations_add(
             name=name, kind=kind, url=url, secret=secret, partner=partner
         )
     except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"]) or "input"
-            err.print(f"[red]Invalid {esc(field)}:[/red] {esc(error['msg'])}")
-        raise typer.Exit(2) from exc
+        raise invalid_input(exc) from exc
     with unit_of_work() as uow:
         destination = destination_ops.add_destination(uow, load_settings(), data)
         uow.commit()
@@ -72,7 +73,7 @@ def destinations_list() -> None:
         for d in destination_ops.list_destinations(uow):
             enabled = "yes" if d.enabled else f"no: {d.disabled_reason or ''}"
             table.add_row(str(d.id), esc(d.name), d.kind, esc(d.url), esc(enabled),
-                          _when(d.created_at))  # fmt: skip
+                          when(d.created_at))  # fmt: skip
         console.print(table)
 
 
@@ -92,7 +93,7 @@ def deliveries_list(
                   "error")  # fmt: skip
     for r in rows:
         table.add_row(str(r.id), str(r.article_id), str(r.revision), esc(r.destination),
-                      r.action, r.state, str(r.attempts), _when(r.next_attempt_at),
+                      r.action, r.state, str(r.attempts), when(r.next_attempt_at),
                       esc((r.last_error or "")[:120]))  # fmt: skip
     console.print(table)
 

@@ -171,8 +171,13 @@ class FeedUrls:
     hub: str | None
 
 
+def feed_url(settings: Settings, slug: str, fmt: str) -> str:
+    """A partner's feed's address (without its token): self links, hub pings."""
+    return f"{settings.public_url.rstrip('/')}/feeds/{slug}/{FILES[fmt]}"
+
+
 def urls(settings: Settings, partner: Partner, fmt: str, next_before: str | None) -> FeedUrls:
-    feed = f"{settings.public_url.rstrip('/')}/feeds/{partner.slug}/{FILES[fmt]}"
+    feed = feed_url(settings, partner.slug, fmt)
     return FeedUrls(
         site=settings.site_url,
         feed=feed,

@@ -137,12 +137,6 @@ def claim(session: Session, settings: Settings, delivery_id: int) -> Claimed | N
     could undo a withdrawal. A delivery older than another of the pair is superseded here too
     (a late event, a lease run out, a replay), since each sends the current public state."""
     now = utcnow()
-    pair = session.execute(
-        select(Delivery.article_id, Delivery.destination_id).where(Delivery.id == delivery_id)
-    ).first()
-    if pair is None:
-        return None
-    serialise(session, f"delivery:{pair[0]}:{pair[1]}")
     delivery = session.scalar(
         select(Delivery).where(Delivery.id == delivery_id).with_for_update(skip_locked=True)
     )
@@ -153,45 +147,40 @@ def claim(session: Session, settings: Settings, delivery_id: int) -> Claimed | N
         or not session.get_one(Destination, delivery.destination_id).enabled
     ):
         return None
+    # The pair's turn, then what the pair's other deliveries are doing (read under it).
+    serialise(session, f"delivery:{delivery.article_id}:{delivery.destination_id}")
     siblings = session.execute(
-        select(Delivery.revision, Delivery.state, Delivery.next_attempt_at).where(
+        select(Delivery.revision, Delivery.state, Delivery.next_attempt_at, Delivery.remote_id)
+        .where(
             Delivery.article_id == delivery.article_id,
             Delivery.destination_id == delivery.destination_id,
             Delivery.id != delivery.id,
         )
+        .order_by(Delivery.revision.desc())
     ).all()
-    newest = max((revision for revision, _, _ in siblings), default=0)
+    newest = siblings[0].revision if siblings else 0
     if newest > delivery.revision:
-        delivery.state = DeliveryState.SUPERSEDED.value
-        delivery.last_error = f"superseded by revision {newest}"
-        delivery.next_attempt_at = None
-        delivery.updated_at = now
+        _close(delivery, DeliveryState.SUPERSEDED, f"superseded by revision {newest}", now)
         return None
-    busy = [lease for _, state, lease in siblings
-            if state == DeliveryState.SENDING and lease is not None and lease > now]  # fmt: skip
+    busy = [
+        s.next_attempt_at
+        for s in siblings
+        if s.state == DeliveryState.SENDING and s.next_attempt_at and s.next_attempt_at > now
+    ]
     if busy:  # another delivery of the pair is being sent: go after it
         delivery.next_attempt_at = max(busy)
         return None
     if delivery.attempts >= settings.delivery_max_attempts:  # a lease ran out on the last one
-        delivery.state = DeliveryState.DEAD.value
-        delivery.last_error = (delivery.last_error or "") + " (no outcome from the last attempt)"
-        delivery.next_attempt_at = None
-        delivery.updated_at = now
+        error = (delivery.last_error or "") + " (no outcome from the last attempt)"
+        _close(delivery, DeliveryState.DEAD, error, now)
         return None
     delivery.state = DeliveryState.SENDING.value
     delivery.attempts += 1
     delivery.next_attempt_at = now + dt.timedelta(seconds=settings.delivery_lease_seconds)
     delivery.updated_at = now
-    remote_id = delivery.remote_id or session.scalar(
-        select(Delivery.remote_id)
-        .where(
-            Delivery.article_id == delivery.article_id,
-            Delivery.destination_id == delivery.destination_id,
-            Delivery.remote_id.is_not(None),
-        )
-        .order_by(Delivery.revision.desc())
-        .limit(1)
-    )
+    # The post (or other remote copy) an earlier delivery of the pair made: updated, not made
+    # again.
+    remote_id = delivery.remote_id or next((s.remote_id for s in siblings if s.remote_id), None)
     return Claimed(
         id=delivery.id,
         article_id=delivery.article_id,
@@ -202,6 +191,14 @@ def claim(session: Session, settings: Settings, delivery_id: int) -> Claimed | N
         idempotency_key=delivery.idempotency_key,
         remote_id=remote_id,
     )
+
+
+def _close(delivery: Delivery, state: DeliveryState, error: str, now: dt.datetime) -> None:
+    """End a delivery's attempts: superseded or dead, with why."""
+    delivery.state = state.value
+    delivery.last_error = error[:ERROR_MAX]
+    delivery.next_attempt_at = None
+    delivery.updated_at = now
 
 
 def _still_ours(session: Session, claimed: Claimed) -> Delivery | None:
@@ -245,12 +242,11 @@ def failed(
     if delivery is None:
         return None
     now = utcnow()
+    if not retry or delivery.attempts >= settings.delivery_max_attempts:
+        _close(delivery, DeliveryState.DEAD, error, now)
+        return delivery.state
     delivery.last_error = error[:ERROR_MAX]
     delivery.updated_at = now
-    if not retry or delivery.attempts >= settings.delivery_max_attempts:
-        delivery.state = DeliveryState.DEAD.value
-        delivery.next_attempt_at = None
-        return delivery.state
     delivery.state = DeliveryState.FAILED.value
     delivery.next_attempt_at = now + backoff(settings, delivery.attempts, retry_after)
     return delivery.state

@@ -12,8 +12,10 @@ editor's keyword edits.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import uuid
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -21,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from shared.domain.states import ArticleState
 from shared.editorial.credits import credits_of
-from shared.enrichment import entities, standing
+from shared.enrichment import entities, related, standing
 from shared.html import sanitize_html
-from shared.models import Article, Enrichment
+from shared.models import Article
 from shared.settings import Settings
 
 # The namespace of published articles' stable ids (uuid5 of the site and the article id).
@@ -87,13 +89,9 @@ def render(session: Session, settings: Settings, article_id: int) -> PublishedAr
     credits = credits_of(session, article, public)
     version, source = credits.version, credits.source
     author, translator_name = credits.author, credits.translator
-    enrichment = (
-        session.query(Enrichment)
-        .filter(Enrichment.article_id == article_id, Enrichment.subject == "translation")
-        .one_or_none()
-    )
+    enrichment = related.enrichments_of(session, article_id).get("translation")
     found = enrichment.entities if enrichment else {}
-    names = _names(settings)
+    names = _names(tuple(settings.gazetteer_files))
     slug = article.public_slug or standing.public_slug(version.title, article_id)
     body = sanitize_html(version.body_html)
     attribution = standing.attribution_line(version.title, source.attribution, source.name)
@@ -138,7 +136,8 @@ def _content(body: str, attribution: str, original_url: str | None, disclaimer: 
     return "\n".join(part for part in parts if part)
 
 
-def _names(settings: Settings) -> dict[str, str]:
-    """Entity id -> English name, from the gazetteer the enricher uses."""
-    gazetteer = entities.default(tuple(settings.gazetteer_files))
+@functools.cache
+def _names(gazetteer_files: tuple[Path, ...]) -> dict[str, str]:
+    """Entity id -> English name, from the gazetteer the enricher uses (built once)."""
+    gazetteer = entities.default(gazetteer_files)
     return {entity_id: entry.en for entity_id, (_, entry) in gazetteer.entries.items()}

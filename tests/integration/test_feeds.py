@@ -160,7 +160,7 @@ def test_drafts_and_withdrawn_articles_stay_out(
     newsroom = Newsroom(database, feeds_settings)
     draft = make_article(database, make_source(database))
     newsroom.approve(draft, "Approved but not published", "<p>x</p>")
-    kept = _publish(database, feeds_settings, newsroom, "Kept story")
+    _publish(database, feeds_settings, newsroom, "Kept story")
     gone = _publish(database, feeds_settings, newsroom, "Withdrawn story")
     newsroom.withdraw(gone)
     _changed(database, feeds_settings)
@@ -176,7 +176,6 @@ def test_drafts_and_withdrawn_articles_stay_out(
     assert "bodies" not in canceled
     for item in items:
         ninjs.validate(item)
-    assert kept
 
 
 def test_a_correction_keeps_the_id_and_bumps_updated(
@@ -224,7 +223,7 @@ def test_filters_choose_what_a_partner_gets(
     newsroom = Newsroom(database, feeds_settings)
     _publish(database, feeds_settings, newsroom, "Daraa story", source="Syria TV",
              body="<p>Shelling hit Jasim in Daraa.</p>")  # fmt: skip
-    homs_story = _publish(database, feeds_settings, newsroom, "Bread story", source="Enab Baladi",
+    _publish(database, feeds_settings, newsroom, "Bread story", source="Enab Baladi",
                           body="<p>Bread prices rose in Homs.</p>")  # fmt: skip
     _publish(database, feeds_settings, newsroom, "Idlib story", source="Orient",
              body="<p>Bread prices rose in Idlib.</p>")  # fmt: skip
@@ -240,7 +239,6 @@ def test_filters_choose_what_a_partner_gets(
 
     assert titles("homs-only", "rss.xml", homs) == ["Bread story"]
     assert titles("enab-only", "atom.xml", outlet) == ["Bread story"]
-    assert homs_story
 
 
 def test_older_items_are_on_the_next_pages(

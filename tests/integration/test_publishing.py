@@ -67,6 +67,17 @@ def _published(database: Database, settings: Settings, title: str = "Shelling ki
     return article_id
 
 
+def _hooked(database: Database, settings: Settings, server: LocalServer,
+            reply: Reply) -> tuple[int, int]:  # fmt: skip
+    """A webhook answering `reply`, an article published, its delivery planned: the article's
+    and the delivery's ids."""
+    server.route("/hook", reply)
+    _webhook(database, settings, server.url("/hook"))
+    article_id = _published(database, settings)
+    [delivery_id] = _plan_from_outbox(database)
+    return article_id, delivery_id
+
+
 def _plan_from_outbox(database: Database) -> list[int]:
     """What the publisher's consumers do with the outbox's publication events."""
     created: list[int] = []
@@ -210,10 +221,7 @@ def test_webhooks_are_signed_by_every_secret_and_keep_their_id_across_retries(
 def test_a_tampered_webhook_does_not_verify(
     database: Database, publishing: Settings, server: LocalServer, client: SafeClient
 ) -> None:
-    server.route("/hook", Reply(200))
-    _webhook(database, publishing, server.url("/hook"))
-    _published(database, publishing)
-    [delivery_id] = _plan_from_outbox(database)
+    _, delivery_id = _hooked(database, publishing, server, Reply(200))
     handlers.deliver(database, publishing, client, delivery_id)
     [request] = server.hits("/hook")
     tampered = request.body.replace(b"Shelling", b"Shelled!")
@@ -230,10 +238,7 @@ def test_client_errors_fail_at_once_and_the_rest_are_retried(
     database: Database, publishing: Settings, server: LocalServer, client: SafeClient,
     reply: Reply, state: DeliveryState,
 ) -> None:  # fmt: skip
-    server.route("/hook", reply)
-    _webhook(database, publishing, server.url("/hook"))
-    _published(database, publishing)
-    [delivery_id] = _plan_from_outbox(database)
+    _, delivery_id = _hooked(database, publishing, server, reply)
     assert handlers.deliver(database, publishing, client, delivery_id) == state
     assert len(server.hits("/hook")) == 1
 
@@ -259,10 +264,9 @@ def test_gone_disables_the_endpoint(
 def test_retry_after_is_honoured(
     database: Database, publishing: Settings, server: LocalServer, client: SafeClient
 ) -> None:
-    server.route("/hook", Reply(429, headers={"Retry-After": "7200"}))
-    _webhook(database, publishing, server.url("/hook"))
-    _published(database, publishing)
-    [delivery_id] = _plan_from_outbox(database)
+    _, delivery_id = _hooked(
+        database, publishing, server, Reply(429, headers={"Retry-After": "7200"})
+    )
     before = utcnow()
     assert handlers.deliver(database, publishing, client, delivery_id) == DeliveryState.FAILED
     next_attempt = _delivery(database, delivery_id).next_attempt_at
@@ -294,10 +298,7 @@ def test_the_last_attempt_is_dead_and_a_replay_sends_it_again(
 def test_a_delivery_left_sending_by_a_killed_worker_is_sent_after_its_lease(
     database: Database, publishing: Settings, server: LocalServer, client: SafeClient
 ) -> None:
-    server.route("/hook", Reply(200))
-    _webhook(database, publishing, server.url("/hook"))
-    _published(database, publishing)
-    [delivery_id] = _plan_from_outbox(database)
+    _, delivery_id = _hooked(database, publishing, server, Reply(200))
     with UnitOfWork(database) as uow:  # a worker claims it, then dies before sending
         assert ledger.claim(uow.session, publishing, delivery_id) is not None
         uow.commit()
@@ -410,10 +411,7 @@ def test_operators_add_destinations_and_replay_dead_deliveries_from_the_command_
 def test_editors_see_deliveries_and_replay_them_through_the_api(
     database: Database, publishing: Settings, server: LocalServer, client: SafeClient
 ) -> None:
-    server.route("/hook", Reply(404))
-    _webhook(database, publishing, server.url("/hook"))
-    article_id = _published(database, publishing)
-    [delivery_id] = _plan_from_outbox(database)
+    article_id, delivery_id = _hooked(database, publishing, server, Reply(404))
     handlers.deliver(database, publishing, client, delivery_id)
     editor = make_user(database, "desk-editor", Role.EDITOR)[1]
     translator = make_user(database, "desk-translator", Role.TRANSLATOR)[1]
@@ -489,10 +487,9 @@ def test_one_article_goes_to_one_destination_one_delivery_at_a_time(
 def test_an_unexpected_answer_is_recorded_and_retried_not_lost(
     database: Database, publishing: Settings, server: LocalServer, client: SafeClient
 ) -> None:
-    server.route("/hook", Reply(429, headers={"Retry-After": "99999999999999999"}))
-    _webhook(database, publishing, server.url("/hook"))
-    _published(database, publishing)
-    [delivery_id] = _plan_from_outbox(database)
+    _, delivery_id = _hooked(
+        database, publishing, server, Reply(429, headers={"Retry-After": "99999999999999999"})
+    )
     assert handlers.deliver(database, publishing, client, delivery_id) == DeliveryState.FAILED
     server.route("/hook", Reply(302, headers={"Location": server.url("/elsewhere")}))
     _make_due(database, delivery_id)
