@@ -81,9 +81,10 @@ def worker_name(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def pg_url(worker_name: str) -> Iterator[str]:
-    """A migrated PostgreSQL database for this xdist worker."""
+    """A migrated PostgreSQL database for this xdist worker (TEST_RUN_NAME keeps two runs on
+    one server, from two checkouts, out of each other's databases)."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"crossfeed_test_{worker_name}"
+    name = f"crossfeed_test_{os.environ.get('TEST_RUN_NAME', '')}{worker_name}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

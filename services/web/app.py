@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
-from starlette.routing import Match
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import __version__, metrics
 from shared.celery_app import create_celery_app
@@ -33,28 +33,49 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(websub.router)
-    app.include_router(feeds.router)
     app.state.feed_cache = feeds.FeedCache(settings.feeds_cache_seconds)
     for router in (articles.router, sources.router, me.router, admin.router, deliveries.router):
         app.include_router(router, prefix="/api/v1")
 
-    @app.middleware("http")
-    async def count_requests(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        metrics.HTTP_REQUESTS.labels(_route(request), str(response.status_code)).inc()
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-        return response
-
+    app.add_middleware(RequestMetrics)
     return app
 
 
-def _route(request: Request) -> str:
-    """The route template (/api/v1/articles/{article_id}), not the path: bounded label values."""
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "other"))
-    return "unmatched"
+def create_server(settings: Settings | None = None) -> ASGIApp:
+    """What `crossfeed web` serves: partner feeds answered ahead of FastAPI (see
+    feeds.FeedServer), everything else by the app."""
+    return feeds.FeedServer(create_app(settings))
+
+
+class RequestMetrics:
+    """Counts requests by route template and status, and adds a Server-Timing header.
+
+    Plain ASGI rather than `@app.middleware("http")`, whose per-request wrapping cost more
+    than most answers; the route template (/api/v1/articles/{article_id}, bounded label values)
+    is the one Starlette's router put in the scope.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def timed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                took = (time.perf_counter() - started) * 1000
+                MutableHeaders(scope=message).append("Server-Timing", f"app;dur={took:.1f}")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, timed)
+        finally:
+            route = scope.get("route")
+            label = str(getattr(route, "path", "other")) if route is not None else "unmatched"
+            metrics.HTTP_REQUESTS.labels(label, str(status)).inc()

@@ -87,7 +87,7 @@ def web(
     settings = load_settings()
     configure_logging(settings, "web")
     uvicorn.run(
-        "services.web.app:create_app",
+        "services.web.app:create_server",
         factory=True,
         host=host or settings.web_host,
         port=port or settings.web_port,

@@ -153,6 +153,34 @@ def test_tokens_open_their_own_partners_feeds_only(
     assert _get(web, "mine", "other.xml", mine).status_code == 404
 
 
+def test_feed_answers_speak_http_like_the_api(
+    database: Database, feeds_settings: Settings, web: WebServer
+) -> None:
+    token = _partner(database, "http")
+    _publish(database, feeds_settings, Newsroom(database, feeds_settings), "A story")
+    full = _get(web, "http", "rss.xml", token)
+    head = web.api.request("HEAD", "/feeds/http/rss.xml", token)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(full.content))
+    assert head.headers["etag"] == full.headers["etag"]
+    posted = web.api.post("/feeds/http/rss.xml", token)
+    assert posted.status_code == 405 and posted.headers["allow"] == "GET, HEAD"
+    for path in ("/feeds/http", "/feeds/http/", "/feeds/http/rss.xml/more", "/feeds//rss.xml"):
+        missing = web.api.get(path, token)
+        assert missing.status_code == 404, path
+        assert missing.headers["content-type"] == "application/problem+json"
+        assert missing.json()["status"] == 404
+    refused = web.api.get("/feeds/http/rss.xml")
+    assert refused.json() == {"type": "about:blank", "title": "a feed token is needed",
+                              "status": 401}  # fmt: skip
+    assert refused.headers["www-authenticate"] == "Bearer"
+    counted = web.get("/metrics").text
+    assert 'route="/feeds/{slug}/{file}",status="200"' in counted
+    assert 'route="/feeds/{slug}/{file}",status="405"' in counted
+    # The rest of the app is untouched by the feed server in front of it.
+    assert "server-timing" in web.get("/healthz").headers
+
+
 def test_drafts_and_withdrawn_articles_stay_out(
     database: Database, feeds_settings: Settings, web: WebServer
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import requests
 import uvicorn
 
-from services.web.app import create_app
+from services.web.app import create_server
 from shared.settings import Settings
 from tests.support.api import Api
 from tests.support.wait import wait_for
@@ -27,7 +27,7 @@ class WebServer:
     def __init__(self, settings: Settings, sock: socket.socket | None = None) -> None:
         self.sock = sock or listening_socket()
         self.port = int(self.sock.getsockname()[1])
-        self.app = create_app(settings)
+        self.app = create_server(settings)
         config = uvicorn.Config(self.app, log_config=None, lifespan="off", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
