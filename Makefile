@@ -25,7 +25,7 @@ run: $(VENV)/.run
 ## make test: install what the tests need, start PostgreSQL, Redis and a WordPress on 127.0.0.1
 ## if absent, run every check
 test: $(VENV)/.test services lint
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist loadgroup
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .

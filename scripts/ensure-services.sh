@@ -81,14 +81,21 @@ ensure_newsboat() {
   command -v newsboat >/dev/null || apt_install newsboat
 }
 
+# The desk's browser tests drive Debian's Chromium with Playwright (never `playwright install`,
+# which downloads a browser; see tests/ui/conftest.py).
+ensure_chromium() {
+  command -v chromium >/dev/null || apt_install chromium fonts-noto-core
+}
+
 ensure_postgres
 ensure_redis
 ensure_compose_validator
 ensure_newsboat
+ensure_chromium
 # make bench's peers and load generator: nginx serves the same feed bytes as a static file,
 # wrk loads both (bench/feeds.py).
 if [ "${1:-}" = "--bench" ]; then
   command -v wrk >/dev/null || apt_install wrk
   command -v nginx >/dev/null || apt_install nginx-light
 fi
-say "PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT, docker-compose and newsboat are ready"
+say "PostgreSQL 127.0.0.1:$PG_PORT, Redis 127.0.0.1:$REDIS_PORT, docker-compose, newsboat and Chromium are ready"

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from shared.celery_app import queue_depths
 from shared.db import Database
 from shared.domain.states import ArticleState
-from shared.models import Article, Delivery, Destination, Source
+from shared.editorial import desk
+from shared.models import Article, Delivery, Destination, Source, utcnow
 from shared.outbox import OutboxStats, outbox_stats
 
 
@@ -29,6 +30,7 @@ class SourceHealth:
     next_poll_at: dt.datetime
     consecutive_failures: int
     articles: int
+    per_day: float  # new articles a day, over the last week
 
 
 @dataclass
@@ -64,6 +66,14 @@ def source_health(database: Database) -> list[SourceHealth]:
                 select(Article.source_id, func.count()).group_by(Article.source_id)
             ).all()
         )
+        week_ago = utcnow() - dt.timedelta(days=7)
+        recent = dict(
+            session.execute(
+                select(Article.source_id, func.count())
+                .where(Article.first_seen_at >= week_ago)
+                .group_by(Article.source_id)
+            ).all()
+        )
         return [
             SourceHealth(
                 id=s.id,
@@ -77,6 +87,7 @@ def source_health(database: Database) -> list[SourceHealth]:
                 next_poll_at=s.next_poll_at,
                 consecutive_failures=s.consecutive_failures,
                 articles=int(counts.get(s.id, 0)),
+                per_day=round(int(recent.get(s.id, 0)) / 7, 1),
             )
             for s in session.scalars(select(Source).order_by(Source.name))
         ]
@@ -85,15 +96,13 @@ def source_health(database: Database) -> list[SourceHealth]:
 def article_counts(database: Database) -> tuple[dict[str, int], int]:
     """Articles by workflow state (every state present), and how many are on the desk."""
     with database.session(read_only=True) as session:
-        rows = dict(
-            session.execute(select(Article.state, func.count()).group_by(Article.state)).all()
-        )
+        by_state = desk.counts(session)
         queued = session.scalar(
             select(func.count()).where(
                 Article.state == ArticleState.NEW, Article.queued_at.is_not(None)
             )
         )
-    return {state.value: int(rows.get(state.value, 0)) for state in ArticleState}, int(queued or 0)
+    return by_state, int(queued or 0)
 
 
 def recent_deliveries(database: Database, limit: int = 10) -> list[DeliveryLine]:

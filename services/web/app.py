@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,7 +16,7 @@ from shared.db import get_database
 from shared.settings import Settings, get_settings
 
 from . import feeds, health, pages, problems, websub
-from .api import admin, articles, deliveries, me, sources
+from .api import admin, articles, deliveries, desk, me, sources
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,9 +34,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(pages.router)
+    pages.install(app)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(websub.router)
     app.state.feed_cache = feeds.FeedCache(settings.feeds_cache_seconds)
-    for router in (articles.router, sources.router, me.router, admin.router, deliveries.router):
+    api_routers = (articles.router, sources.router, me.router, admin.router, deliveries.router,
+                   desk.router)  # fmt: skip
+    for router in api_routers:
         app.include_router(router, prefix="/api/v1")
 
     app.add_middleware(RequestMetrics)

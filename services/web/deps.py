@@ -18,6 +18,8 @@ from shared.models import User
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
+from . import session
+
 log = structlog.get_logger(__name__)
 _bearer = HTTPBearer(auto_error=False, description="An API token from `crossfeed users create`")
 
@@ -62,22 +64,36 @@ ReadingUoW = Annotated[UnitOfWork, Depends(get_reading_uow)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def current_user(uow: UoW, credentials: Credentials) -> User:
-    return _authenticate(uow, credentials)
+def current_user(request: Request, uow: UoW, credentials: Credentials) -> User:
+    return _authenticate(request, uow, credentials)
 
 
-def current_user_reading(uow: ReadingUoW, credentials: Credentials) -> User:
-    return _authenticate(uow, credentials)
+def current_user_reading(request: Request, uow: ReadingUoW, credentials: Credentials) -> User:
+    return _authenticate(request, uow, credentials)
 
 
-def _authenticate(uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None) -> User:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            401,
-            "send an API token: Authorization: Bearer <token>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    found = user_for_token(uow, credentials.credentials)
+def _authenticate(
+    request: Request, uow: UnitOfWork, credentials: HTTPAuthorizationCredentials | None
+) -> User:
+    """The user of a bearer token, or of the desk's session cookie (see session.py)."""
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        token = credentials.credentials
+    else:
+        cookie = session.session_token(request)
+        if cookie is None:
+            raise HTTPException(
+                401,
+                "send an API token: Authorization: Bearer <token>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        settings: Settings = request.app.state.settings
+        offered = request.headers.get(session.CSRF_HEADER)
+        if request.method not in session.SAFE_METHODS and not session.csrf_valid(
+            settings, cookie, offered
+        ):
+            raise HTTPException(403, "the session's CSRF token is missing or wrong; reload")
+        token = cookie
+    found = user_for_token(uow, token)
     if found is None:
         raise HTTPException(
             401,

@@ -177,3 +177,12 @@ def issue_login_token(
         raise Unauthorized("wrong username or password")
     expires_at = utcnow() + lifetime
     return user, issue_token(uow, user, name="login", expires_at=expires_at), expires_at
+
+
+def revoke_token(uow: UnitOfWork, token: str) -> None:
+    """Sign out: the token stops working at once (unknown tokens are ignored)."""
+    uow.session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )

@@ -86,12 +86,57 @@ def render(session: Session, settings: Settings, article_id: int) -> PublishedAr
     public = article.public_translation_id if article is not None else None
     if article is None or public is None or article.published_at is None:
         raise NotPublished(f"article {article_id} has not been published")
-    credits = credits_of(session, article, public)
+    return _render(
+        session,
+        settings,
+        article,
+        public,
+        revision=article.public_revision,
+        status="withdrawn" if article.state == ArticleState.WITHDRAWN else "published",
+        first_published_at=article.published_at,
+        updated_at=article.public_updated_at or article.published_at,
+    )
+
+
+def preview(session: Session, settings: Settings, article_id: int) -> PublishedArticle:
+    """The desk's preview: the article's current translation version rendered exactly as a
+    publication of it now would be (the next public revision, dated now if never published).
+    Nothing is stored and nothing goes out. NotPublished when there is no translation yet."""
+    article = session.get(Article, article_id)
+    version = article.current_translation_id if article is not None else None
+    if article is None or version is None:
+        raise NotPublished(f"article {article_id} has no translation to preview")
+    now = dt.datetime.now(dt.UTC)
+    return _render(
+        session,
+        settings,
+        article,
+        version,
+        revision=article.public_revision + 1,
+        status="published",
+        first_published_at=article.published_at or now,
+        updated_at=now,
+    )
+
+
+def _render(
+    session: Session,
+    settings: Settings,
+    article: Article,
+    translation_id: int,
+    *,
+    revision: int,
+    status: Literal["published", "withdrawn"],
+    first_published_at: dt.datetime,
+    updated_at: dt.datetime,
+) -> PublishedArticle:
+    article_id = article.id
+    credits = credits_of(session, article, translation_id)
     version, source = credits.version, credits.source
     author, translator_name = credits.author, credits.translator
     enrichment = related.enrichments_of(session, article_id).get("translation")
     found = enrichment.entities if enrichment else {}
-    names = _names(tuple(settings.gazetteer_files))
+    names = entity_names(tuple(settings.gazetteer_files))
     slug = article.public_slug or standing.public_slug(version.title, article_id)
     body = sanitize_html(version.body_html)
     attribution = standing.attribution_line(version.title, source.attribution, source.name)
@@ -101,8 +146,8 @@ def render(session: Session, settings: Settings, article_id: int) -> PublishedAr
     return PublishedArticle(
         article_id=article_id,
         id=stable_id(settings, article_id),
-        revision=article.public_revision,
-        status="withdrawn" if article.state == ArticleState.WITHDRAWN else "published",
+        revision=revision,
+        status=status,
         slug=slug,
         canonical_url=canonical_url(settings, slug),
         language=settings.mt_target_language,
@@ -120,8 +165,8 @@ def render(session: Session, settings: Settings, article_id: int) -> PublishedAr
         categories=list(enrichment.categories) if enrichment else [],
         places=[names.get(p, p) for p in found.get("places", [])],
         organisations=[names.get(o, o) for o in found.get("organisations", [])],
-        first_published_at=article.published_at,
-        updated_at=article.public_updated_at or article.published_at,
+        first_published_at=first_published_at,
+        updated_at=updated_at,
     )
 
 
@@ -137,7 +182,7 @@ def _content(body: str, attribution: str, original_url: str | None, disclaimer: 
 
 
 @functools.cache
-def _names(gazetteer_files: tuple[Path, ...]) -> dict[str, str]:
+def entity_names(gazetteer_files: tuple[Path, ...]) -> dict[str, str]:
     """Entity id -> English name, from the gazetteer the enricher uses (built once)."""
     gazetteer = entities.default(gazetteer_files)
     return {entity_id: entry.en for entity_id, (_, entry) in gazetteer.entries.items()}

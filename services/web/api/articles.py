@@ -46,6 +46,7 @@ from shared.errors import Invalid, NotFound
 from shared.models import (
     Article,
     ArticleRevision,
+    ArticleTerm,
     Enrichment,
     Source,
     Translation,
@@ -90,6 +91,9 @@ def list_articles(
     source_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     language: Annotated[str | None, Query(max_length=16)] = None,
     flagged: Annotated[bool | None, Query(description="source revised during work")] = None,
+    place: Annotated[
+        str | None, Query(max_length=100, description="a gazetteer id: daraa, jasim")
+    ] = None,
     assignee: Annotated[str | None, Query(max_length=64, description="a username, or `me`")] = None,
     q: Annotated[
         str | None,
@@ -117,6 +121,11 @@ def list_articles(
         stmt = stmt.where(Article.language == language)
     if flagged is not None:
         stmt = stmt.where(Article.source_revised.is_(flagged))
+    if place:
+        tagged = select(ArticleTerm.article_id).where(
+            ArticleTerm.term == related.entity_term(place.strip().lower())
+        )
+        stmt = stmt.where(Article.id.in_(tagged))
     if assignee:
         name = _user.username if assignee == "me" else assignee
         stmt = stmt.where(assignee_user.username == name)

@@ -1,0 +1,57 @@
+"""The web desk's sessions: the login token in a cookie, and CSRF protection for it.
+
+Signing in (`/login`) issues the same expiring token the API's `POST /api/v1/login` issues
+and keeps it in an HttpOnly, SameSite=Strict cookie (Secure when the site is served over
+https). The desk's pages read with it, and their scripts call the JSON API with it, so the
+desk has no actions of its own.
+
+A cookie is sent by the browser on its own, so every request that changes something and is
+authenticated by the cookie must also carry `X-CSRF-Token` (or a `csrf` form field): an HMAC
+of the session's token under the secret key, which the page embeds and another site cannot
+read (the synchroniser-token pattern of the OWASP cheat sheet). A bearer token in
+`Authorization` needs none: a browser never adds it by itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from fastapi import Request, Response
+
+from shared.settings import Settings
+
+COOKIE = "cf_session"
+LOGIN_COOKIE = "cf_login"  # the login form's own double-submit token, before any session
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
+def csrf_token(settings: Settings, session_token: str) -> str:
+    key = settings.secret_key.get_secret_value().encode()
+    return hmac.new(key, b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def csrf_valid(settings: Settings, session_token: str, offered: str | None) -> bool:
+    return offered is not None and hmac.compare_digest(csrf_token(settings, session_token), offered)
+
+
+def session_token(request: Request) -> str | None:
+    token = request.cookies.get(COOKIE)
+    return token if token and len(token) <= 200 else None
+
+
+def secure(settings: Settings) -> bool:
+    return settings.public_url.startswith("https://")
+
+
+def set_session(response: Response, settings: Settings, token: str, max_age: int) -> None:
+    response.set_cookie(
+        COOKIE, token, max_age=max_age, httponly=True, samesite="strict",
+        secure=secure(settings), path="/",
+    )  # fmt: skip
+
+
+def clear_session(response: Response, settings: Settings) -> None:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
+                           secure=secure(settings))  # fmt: skip
