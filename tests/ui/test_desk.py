@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from services.enricher.handlers import enrich_source, tools_for
@@ -223,3 +224,71 @@ def test_a_wrong_password_is_told_and_the_keyboard_reaches_everything(
     page.keyboard.type("جاسم")
     page.keyboard.press("Enter")
     expect(page.locator("table.articles tbody tr")).to_have_count(1)
+
+
+def _violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2 A and AA failures on the page (labels, contrast, names, landmarks)."""
+    tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": tags},
+                                       "resultTypes": ["violations"]})  # fmt: skip
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+    ]
+
+
+def test_every_page_passes_axe_for_wcag_2_aa(desk: Desk, browser: Browser) -> None:
+    with UnitOfWork(desk.database) as uow:
+        create_user(uow, UserCreate(username="ada", role=Role.ADMIN, password=PASSWORD))
+        uow.commit()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(f"{desk.url}/login")
+        assert _violations(page) == []
+        page = sign_in(context, desk, "ada")
+        for path in ("/desk", f"/articles/{desk.article_id}", "/sources", "/admin",
+                     "/desk?state=in_review&q=nothing"):  # fmt: skip
+            page.goto(desk.url + path)
+            assert _violations(page) == [], path
+        open_article(page, desk)
+        act(page, "Claim")
+        expect(page.locator("#state")).to_have_text("Translating")
+        assert _violations(page) == [], "the article being translated"
+        # Focus order: from the top, the skip link comes first and leads to the content.
+        page.goto(f"{desk.url}/desk")
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    finally:
+        context.close()
+
+
+def test_an_admin_adds_a_partner_whose_token_is_shown_once_and_opens_its_feed(
+    desk: Desk, browser: Browser
+) -> None:
+    with UnitOfWork(desk.database) as uow:
+        create_user(uow, UserCreate(username="ada", role=Role.ADMIN, password=PASSWORD))
+        uow.commit()
+    context = browser.new_context()
+    try:
+        page = sign_in(context, desk, "ada")
+        page.get_by_role("link", name="Partners & destinations").click()
+        page.get_by_text("Add a partner…").click()
+        page.get_by_label("Slug (in the feed URLs)").fill("levant-wire")
+        page.get_by_label("Partner name").fill("Levant Wire")
+        page.get_by_role("button", name="Add partner").click()
+        secret = page.locator("#secret-value")
+        expect(secret).to_have_text(re.compile(r"^cfp_"))
+        token = secret.text_content() or ""
+        page.get_by_role("button", name="Done").click()
+        row = page.locator('tr[data-partner="levant-wire"]')
+        expect(row).to_contain_text("Levant Wire")
+        # Shown once: the page lists only the token's first characters from now on.
+        assert token not in page.content()
+        feed = context.request.get(f"{desk.url}/feeds/levant-wire/rss.xml",
+                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert feed.status == 200 and b"<rss" in feed.body()
+        row.get_by_role("button", name="Switch off").click()
+        expect(row).to_contain_text("off")
+    finally:
+        context.close()
