@@ -4,6 +4,7 @@ send one delivery (claim, send outside any transaction, record the outcome)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import structlog
@@ -31,10 +32,22 @@ class Planned:
     refresh_feeds: bool  # the partners' feeds became stale: ask for one refresh
 
 
-def plan(uow: UnitOfWork, article_id: int, revision: int, action: str) -> Planned:
-    """Deliveries of this public revision to every enabled destination (none twice); and the
-    partners' feeds, which carry every public change, are to be rendered again."""
-    created = ledger.plan(uow.session, article_id, revision, action)
+def plan(
+    uow: UnitOfWork, settings: Settings, article_id: int, revision: int, action: str
+) -> Planned:
+    """Deliveries of this public revision to every destination (none twice; a partner's
+    webhook when the partner's filters choose the article); and the partners' feeds, which
+    carry every public change, are to be rendered again."""
+    rendered: list[PublishedArticle] = []
+
+    def wants(filters: dict[str, Any]) -> bool:
+        if not filters:
+            return True
+        if not rendered:  # rendered once, and only for a partner with filters
+            rendered.append(render(uow.session, settings, article_id))
+        return feeds.matches(filters, rendered[0])
+
+    created = ledger.plan(uow.session, article_id, revision, action, wants)
     stale = feeds.mark_stale(uow.session)
     if created:
         log.info("deliveries_planned", article_id=article_id, revision=revision,

@@ -29,13 +29,13 @@ def _send_planned(planned: handlers.Planned) -> None:
 def article_published(uow: UnitOfWork, event: ArticlePublished) -> None:
     action = Action.CORRECT if event.correction else Action.PUBLISH
     uow.after_commit(functools.partial(_send_planned, handlers.plan(
-        uow, event.article_id, event.revision, action)))  # fmt: skip
+        uow, get_settings(), event.article_id, event.revision, action)))  # fmt: skip
 
 
 @consumer("publisher.article_withdrawn", ArticleWithdrawn)
 def article_withdrawn(uow: UnitOfWork, event: ArticleWithdrawn) -> None:
     uow.after_commit(functools.partial(_send_planned, handlers.plan(
-        uow, event.article_id, event.revision, Action.WITHDRAW)))  # fmt: skip
+        uow, get_settings(), event.article_id, event.revision, Action.WITHDRAW)))  # fmt: skip
 
 
 @functools.cache

@@ -71,7 +71,7 @@ class PartnerUpdate(BaseModel):
     active: bool | None = Field(None, description="false: every feed of the partner answers 401")
 
 
-def _partner(uow: UnitOfWork, slug: str) -> Partner:
+def find_partner(uow: UnitOfWork, slug: str) -> Partner:
     partner = uow.session.scalar(select(Partner).where(Partner.slug == slug))
     if partner is None:
         raise NotFound(f"no partner {slug!r}")
@@ -81,7 +81,7 @@ def _partner(uow: UnitOfWork, slug: str) -> Partner:
 def update_partner(uow: UnitOfWork, slug: str, data: PartnerUpdate) -> Partner:
     """Change a partner; new filters or formats drop its rendered feeds (rendered again on
     the next request or refresh)."""
-    partner = _partner(uow, slug)
+    partner = find_partner(uow, slug)
     if data.name is not None:
         partner.name = data.name
     if data.active is not None:
@@ -98,7 +98,7 @@ def update_partner(uow: UnitOfWork, slug: str, data: PartnerUpdate) -> Partner:
 
 def rotate_token(uow: UnitOfWork, slug: str) -> tuple[Partner, str]:
     """A new feed token for the partner (shown once); the old one stops working."""
-    partner = _partner(uow, slug)
+    partner = find_partner(uow, slug)
     token = new_token("cfp")
     partner.token_hash = hash_token(token)
     partner.token_prefix = token_prefix(token)

@@ -210,6 +210,28 @@ def users_create(
         print_last_line(token)
 
 
+FilterOption = Annotated[str | None, typer.Option(help="Comma-separated; empty: any")]
+LanguageOption = Annotated[str | None, typer.Option(help="Only articles in this language")]
+FILTERS = ("sources", "categories", "places", "keywords")
+
+
+def _filters(current: dict[str, object], **given: str | None) -> partner_ops.PartnerFilters:
+    """The partner's filters with those given on the command line replaced ("" clears one)."""
+    merged = dict(current)
+    for name, value in given.items():
+        if value is None:
+            continue
+        if name == "language":
+            merged[name] = value.strip() or None
+        else:
+            merged[name] = [v.strip() for v in value.split(",") if v.strip()]
+    return partner_ops.PartnerFilters.model_validate(merged)
+
+
+def _formats(value: str) -> list[str]:
+    return [f.strip() for f in value.split(",") if f.strip()]
+
+
 @partners.command("add")
 def partners_add(
     slug: Annotated[str, typer.Argument(help="Lower-case id used in feed URLs")],
@@ -217,11 +239,18 @@ def partners_add(
     formats: Annotated[
         str, typer.Option(help="Comma-separated: rss,atom,jsonfeed,ninjs")
     ] = "rss,atom,jsonfeed,ninjs",
+    sources: FilterOption = None,
+    categories: FilterOption = None,
+    places: FilterOption = None,
+    keywords: FilterOption = None,
+    language: LanguageOption = None,
 ) -> None:
     """Add a partner; prints its feed token alone on the last line (shown once)."""
     try:
+        filters = _filters({}, sources=sources, categories=categories, places=places,
+                           keywords=keywords, language=language)  # fmt: skip
         data = partner_ops.PartnerCreate(
-            slug=slug, name=name, formats=[f.strip() for f in formats.split(",") if f.strip()]
+            slug=slug, name=name, formats=_formats(formats), filters=filters
         )
     except ValidationError as exc:
         raise invalid_input(exc) from exc
@@ -229,6 +258,57 @@ def partners_add(
         partner, token = partner_ops.add_partner(uow, data)
         uow.commit()
         console.print(f"Added partner [bold]{partner.slug}[/bold]. Feed token (shown once):")
+        print_last_line(token)
+
+
+@partners.command("update")
+def partners_update(
+    slug: Annotated[str, typer.Argument(help="The partner's slug")],
+    name: Annotated[str | None, typer.Option(help="A new name")] = None,
+    formats: Annotated[str | None, typer.Option(help="Comma-separated formats")] = None,
+    sources: FilterOption = None,
+    categories: FilterOption = None,
+    places: FilterOption = None,
+    keywords: FilterOption = None,
+    language: LanguageOption = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="--inactive closes its feeds")
+    ] = None,
+) -> None:
+    """Change a partner's name, formats, filters (each given one replaced) or standing."""
+    with unit_of_work() as uow:
+        current = partner_ops.find_partner(uow, slug)
+        given = {"sources": sources, "categories": categories, "places": places,
+                 "keywords": keywords, "language": language}  # fmt: skip
+        try:
+            data = partner_ops.PartnerUpdate(
+                name=name,
+                formats=_formats(formats) if formats is not None else None,
+                filters=_filters(current.filters, **given)
+                if any(v is not None for v in given.values())
+                else None,
+                active=active,
+            )
+        except ValidationError as exc:
+            raise invalid_input(exc) from exc
+        partner = partner_ops.update_partner(uow, slug, data)
+        uow.commit()
+        shown = ", ".join(f"{k}: {','.join(v) if isinstance(v, list) else v}"
+                          for k, v in partner.filters.items()) or "everything"  # fmt: skip
+        console.print(
+            f"Partner [bold]{partner.slug}[/bold]: {'active' if partner.active else 'inactive'}, "
+            f"formats {','.join(partner.formats)}, filters {esc(shown)}."
+        )
+
+
+@partners.command("token")
+def partners_token(slug: Annotated[str, typer.Argument(help="The partner's slug")]) -> None:
+    """A new feed token (shown once, alone on the last line); the old one stops working."""
+    with unit_of_work() as uow:
+        partner, token = partner_ops.rotate_token(uow, slug)
+        uow.commit()
+        console.print(f"New feed token for [bold]{partner.slug}[/bold] (shown once; the old "
+                      "one no longer opens its feeds):")  # fmt: skip
         print_last_line(token)
 
 

@@ -241,13 +241,13 @@ def _print_ready(
     url = f"http://{host}:{port}"
     lines = [
         f"[bold green]Crossfeed is up[/bold green] in {seconds:.1f}s",
-        f"  Web        {url}/    API docs {url}/docs",
+        f"  Desk       {url}/    API docs {url}/docs",
         f"  Data       {esc(settings.data_dir)} ({esc(_describe_db(settings))})",
     ]
     if demo_port is not None and account is not None:
         lines += [
             f"  Demo       5 outlets served at http://127.0.0.1:{demo_port}/",
-            f"  Editor     {account.username} / {account.password}",
+            f"  Editor     {account.username} / {account.password}   (sign in to the desk)",
             f"  API token  {account.token}",
             "  Try        crossfeed status",
             f"             curl -H 'Authorization: Bearer {account.token}' {url}/api/v1/articles",

@@ -18,14 +18,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.db import dialect_insert, serialise
 from shared.domain.states import DeliveryState
-from shared.models import Delivery, Destination, utcnow
+from shared.models import Delivery, Destination, Partner, utcnow
 from shared.settings import Settings
 
 OPEN = (DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.DEAD)
@@ -60,12 +62,30 @@ def idempotency_key(article_id: int, revision: int, destination_id: int) -> str:
     return f"msg_{digest[:40]}"
 
 
-def plan(session: Session, article_id: int, revision: int, action: str) -> list[int]:
+def plan(
+    session: Session, article_id: int, revision: int, action: str,
+    wants: Callable[[dict[str, Any]], bool] = lambda _filters: True,
+) -> list[int]:  # fmt: skip
     """Deliveries of this revision to every destination; returns the new ones' ids (none when
     the event was already planned). Older open deliveries are superseded. A disabled
     destination's delivery waits, pending, until it is enabled again (so a withdrawal made
-    meanwhile still reaches it)."""
-    destinations = list(session.scalars(select(Destination.id)))
+    meanwhile still reaches it).
+
+    A partner's webhook gets what the partner's filters choose (`wants(filters)`), like its
+    feeds, and only while the partner is active; once an article went to it, every later
+    revision does too, so a correction or withdrawal follows the story wherever it went."""
+    sent_before = set(
+        session.scalars(select(Delivery.destination_id).where(Delivery.article_id == article_id))
+    )
+    destinations = [
+        destination_id
+        for destination_id, filters, active in session.execute(
+            select(Destination.id, Partner.filters, Partner.active).outerjoin(
+                Partner, Partner.id == Destination.partner_id
+            )
+        )
+        if destination_id in sent_before or active is None or (active and wants(filters or {}))
+    ]
     if not destinations:
         return []
     now = utcnow()

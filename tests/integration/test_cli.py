@@ -133,6 +133,31 @@ def test_partners(env: dict[str, str]) -> None:
     assert bad.returncode == 2
 
 
+def test_partners_are_changed_and_their_tokens_rotated(env: dict[str, str]) -> None:
+    added = run(["partners", "add", "levant", "--name", "Levant", "--places", "daraa,idlib"], env)
+    assert added.returncode == 0, added.stderr
+    first = added.stdout.strip().splitlines()[-1]
+    changed = run(["partners", "update", "levant", "--keywords", "bread", "--formats", "rss",
+                   "--inactive"], env)  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
+    said = " ".join(changed.stdout.split())  # as one line, however the terminal wrapped it
+    # The filters not named are kept; the ones named replaced.
+    assert "inactive" in said and "places: daraa,idlib" in said
+    assert "keywords: bread" in said and "formats rss," in said
+    cleared = " ".join(run(["partners", "update", "levant", "--places", "", "--active"], env)
+                       .stdout.split())  # fmt: skip
+    assert "places" not in cleared and "levant: active" in cleared
+    rotated = run(["partners", "token", "levant"], env)
+    assert rotated.returncode == 0, rotated.stderr
+    second = rotated.stdout.strip().splitlines()[-1]
+    assert second.startswith("cfp_") and second != first
+    assert first[:12] not in run(["partners", "list"], env).stdout
+    missing = run(["partners", "token", "nobody"], env)
+    assert missing.returncode == 1 and "no partner 'nobody'" in missing.stderr
+    wrong = run(["partners", "update", "levant", "--language", "not a language"], env)
+    assert wrong.returncode == 2 and "language" in wrong.stderr
+
+
 def test_status_on_an_empty_system(env: dict[str, str]) -> None:
     human = run(["status"], env)
     assert human.returncode == 0, human.stderr

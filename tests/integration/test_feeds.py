@@ -71,7 +71,7 @@ def _publish(database: Database, settings: Settings, newsroom: Newsroom, title: 
 
 def _changed(database: Database, settings: Settings) -> None:
     """What the publisher does on each public change: plan, and render the stale feeds."""
-    _plan_from_outbox(database)
+    _plan_from_outbox(database, settings)
     handlers.refresh_feeds(database, settings, None)
 
 
@@ -308,12 +308,12 @@ def test_feeds_advertise_the_hub_and_the_publisher_pings_it(
         token = _partner(database, "pushed")
         article_id = make_article(database, make_source(database))
         Newsroom(database, settings).publish(article_id, title="Pushed story")
-        _plan_from_outbox(database)
+        _plan_from_outbox(database, settings)
         with UnitOfWork(database) as uow:  # the partner's documents exist before the change
             feeds.refresh(uow.session, settings)
             uow.commit()
         Newsroom(database, settings).correct(article_id, "Pushed story, corrected", "<p>x</p>")
-        _plan_from_outbox(database)
+        _plan_from_outbox(database, settings)
         assert handlers.refresh_feeds(database, settings, client) == 4
         pinged = sorted(parse_qs(r.body.decode())["hub.url"][0] for r in server.hits("/hub"))
         assert pinged == sorted(f"{settings.public_url}/feeds/pushed/{f}" for f in FILES)

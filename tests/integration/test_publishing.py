@@ -14,6 +14,13 @@ from standardwebhooks import Webhook
 from services.publisher import handlers
 from services.publisher.destinations import webhook_secrets
 from shared.admin.destinations import DestinationCreate, add_destination
+from shared.admin.partners import (
+    PartnerCreate,
+    PartnerFilters,
+    PartnerUpdate,
+    add_partner,
+    update_partner,
+)
 from shared.db import Database
 from shared.domain import workflow as wf
 from shared.domain.events import ArticlePublished, ArticleWithdrawn
@@ -74,11 +81,11 @@ def _hooked(database: Database, settings: Settings, server: LocalServer,
     server.route("/hook", reply)
     _webhook(database, settings, server.url("/hook"))
     article_id = _published(database, settings)
-    [delivery_id] = _plan_from_outbox(database)
+    [delivery_id] = _plan_from_outbox(database, settings)
     return article_id, delivery_id
 
 
-def _plan_from_outbox(database: Database) -> list[int]:
+def _plan_from_outbox(database: Database, settings: Settings) -> list[int]:
     """What the publisher's consumers do with the outbox's publication events."""
     created: list[int] = []
     with UnitOfWork(database) as uow:
@@ -93,7 +100,8 @@ def _plan_from_outbox(database: Database) -> list[int]:
                 action = ledger.Action.CORRECT if data["correction"] else ledger.Action.PUBLISH
             else:
                 action = ledger.Action.WITHDRAW
-            created += handlers.plan(uow, data["article_id"], data["revision"], action).deliveries
+            planned = handlers.plan(uow, settings, data["article_id"], data["revision"], action)
+            created += planned.deliveries
         uow.commit()
     return created
 
@@ -172,9 +180,9 @@ def test_each_publication_is_planned_once_and_a_disabled_destination_waits_for_i
         uow.session.get_one(Destination, disabled).enabled = False
         uow.commit()
     _published(database, publishing)
-    created = _plan_from_outbox(database)
+    created = _plan_from_outbox(database, publishing)
     assert len(created) == 2
-    assert _plan_from_outbox(database) == []  # a redelivered event plans nothing new
+    assert _plan_from_outbox(database, publishing) == []  # a redelivered event plans nothing new
     with UnitOfWork(database, read_only=True) as uow:
         due = ledger.due(uow.session)
     assert len(due) == 1  # the disabled one waits...
@@ -196,7 +204,7 @@ def test_webhooks_are_signed_by_every_secret_and_keep_their_id_across_retries(
     server.route("/hook", lambda _request: next(answers))
     _webhook(database, publishing, server.url("/hook"), secret=f"{SECRET_OLD} {SECRET_NEW}")
     article_id = _published(database, publishing)
-    [delivery_id] = _plan_from_outbox(database)
+    [delivery_id] = _plan_from_outbox(database, publishing)
 
     assert handlers.deliver(database, publishing, client, delivery_id) == DeliveryState.FAILED
     failed = _delivery(database, delivery_id)
@@ -249,14 +257,14 @@ def test_gone_disables_the_endpoint(
     server.route("/hook", Reply(410))
     destination_id = _webhook(database, publishing, server.url("/hook"))
     article_id = _published(database, publishing)
-    [delivery_id] = _plan_from_outbox(database)
+    [delivery_id] = _plan_from_outbox(database, publishing)
     assert handlers.deliver(database, publishing, client, delivery_id) == DeliveryState.DEAD
     with UnitOfWork(database, read_only=True) as uow:
         destination = uow.session.get_one(Destination, destination_id)
         assert destination.enabled is False
         assert "410" in (destination.disabled_reason or "")
     Newsroom(database, publishing).withdraw(article_id)
-    [withdrawal] = _plan_from_outbox(database)
+    [withdrawal] = _plan_from_outbox(database, publishing)
     assert handlers.deliver(database, publishing, client, withdrawal) is None  # it waits
     assert len(server.hits("/hook")) == 1  # nothing more goes to a disabled endpoint
 
@@ -282,7 +290,7 @@ def test_the_last_attempt_is_dead_and_a_replay_sends_it_again(
     server.route("/hook", lambda _request: next(answers))
     _webhook(database, settings, server.url("/hook"))
     _published(database, settings)
-    [delivery_id] = _plan_from_outbox(database)
+    [delivery_id] = _plan_from_outbox(database, publishing)
     assert handlers.deliver(database, settings, client, delivery_id) == DeliveryState.FAILED
     _make_due(database, delivery_id)
     assert handlers.deliver(database, settings, client, delivery_id) == DeliveryState.DEAD
@@ -317,7 +325,7 @@ def test_a_late_outcome_from_a_worker_whose_lease_ran_out_is_dropped(
 ) -> None:
     _webhook(database, publishing, "http://127.0.0.1:9/hook")
     _published(database, publishing)
-    [delivery_id] = _plan_from_outbox(database)
+    [delivery_id] = _plan_from_outbox(database, publishing)
     with UnitOfWork(database) as uow:
         slow = ledger.claim(uow.session, publishing, delivery_id)
         uow.commit()
@@ -340,10 +348,10 @@ def test_a_newer_revision_supersedes_what_has_not_gone_out(
     server.route("/hook", Reply(500))
     _webhook(database, publishing, server.url("/hook"))
     article_id = _published(database, publishing)
-    [first] = _plan_from_outbox(database)
+    [first] = _plan_from_outbox(database, publishing)
     handlers.deliver(database, publishing, client, first)
     Newsroom(database, publishing).correct(article_id, "Shelling kills three", "<p>Three.</p>")
-    [second] = _plan_from_outbox(database)
+    [second] = _plan_from_outbox(database, publishing)
     assert _delivery(database, first).state == DeliveryState.SUPERSEDED
     server.route("/hook", Reply(200))
     assert handlers.deliver(database, publishing, client, second) == "delivered"
@@ -359,10 +367,10 @@ def test_a_withdrawal_is_announced(
     server.route("/hook", Reply(200))
     _webhook(database, publishing, server.url("/hook"))
     article_id = _published(database, publishing)
-    for delivery_id in _plan_from_outbox(database):
+    for delivery_id in _plan_from_outbox(database, publishing):
         handlers.deliver(database, publishing, client, delivery_id)
     Newsroom(database, publishing).withdraw(article_id)
-    [withdrawal] = _plan_from_outbox(database)
+    [withdrawal] = _plan_from_outbox(database, publishing)
     assert handlers.deliver(database, publishing, client, withdrawal) == "delivered"
     payload = json.loads(server.hits("/hook")[-1].body)
     assert payload["type"] == "article.withdrawn"
@@ -395,7 +403,7 @@ def test_operators_add_destinations_and_replay_dead_deliveries_from_the_command_
 
     server.route("/hook", Reply(400, b"unknown field"))
     _published(database, publishing)
-    [delivery_id] = _plan_from_outbox(database)
+    [delivery_id] = _plan_from_outbox(database, publishing)
     assert handlers.deliver(database, publishing, client, delivery_id) == DeliveryState.DEAD
     listed = run(["deliveries", "list", "--state", "dead"], env)
     assert listed.returncode == 0 and "partner hook" in listed.stdout and "400" in listed.stdout
@@ -452,7 +460,7 @@ def test_a_withdrawal_during_a_correction_takes_down_what_was_published(
     with UnitOfWork(database, read_only=True) as uow:  # while corrected: still the published text
         assert render(uow.session, publishing, article_id).title == "Shelling kills two"
     newsroom.withdraw(article_id)
-    for delivery_id in _plan_from_outbox(database):
+    for delivery_id in _plan_from_outbox(database, publishing):
         handlers.deliver(database, publishing, client, delivery_id)
     payload = json.loads(server.hits("/hook")[-1].body)
     assert payload["type"] == "article.withdrawn"
@@ -465,12 +473,12 @@ def test_one_article_goes_to_one_destination_one_delivery_at_a_time(
     server.route("/hook", Reply(200))
     _webhook(database, publishing, server.url("/hook"))
     article_id = _published(database, publishing)
-    [first] = _plan_from_outbox(database)
+    [first] = _plan_from_outbox(database, publishing)
     with UnitOfWork(database) as uow:  # a worker is sending the first (slowly)
         assert ledger.claim(uow.session, publishing, first) is not None
         uow.commit()
     Newsroom(database, publishing).correct(article_id, "Shelling kills three", "<p>Three.</p>")
-    [second] = _plan_from_outbox(database)
+    [second] = _plan_from_outbox(database, publishing)
     assert handlers.deliver(database, publishing, client, second) is None  # waits its turn
     waiting = _delivery(database, second)
     assert waiting.state == DeliveryState.PENDING
@@ -496,3 +504,63 @@ def test_an_unexpected_answer_is_recorded_and_retried_not_lost(
     assert handlers.deliver(database, publishing, client, delivery_id) == DeliveryState.DEAD
     assert "302" in (_delivery(database, delivery_id).last_error or "")
     assert server.hits("/elsewhere") == []  # a POST is never turned into a GET elsewhere
+
+
+def test_a_partners_webhook_gets_what_its_filters_choose_and_every_later_revision(
+    database: Database, publishing: Settings, server: LocalServer
+) -> None:
+    server.route("/hook", Reply(204))
+    server.route("/all", Reply(204))
+    with UnitOfWork(database) as uow:
+        baladi = PartnerFilters(sources=["Enab Baladi"])
+        add_partner(uow, PartnerCreate(slug="baladi-only", name="Baladi only", filters=baladi))
+        add_partner(uow, PartnerCreate(slug="switched-off", name="Off"))
+        add_destination(uow, publishing, DestinationCreate(
+            name="baladi hook", kind="webhook", url=server.url("/hook"), secret=SECRET_OLD,
+            partner="baladi-only",
+        ))  # fmt: skip
+        off = add_destination(uow, publishing, DestinationCreate(
+            name="off hook", kind="webhook", url=server.url("/all"), secret=SECRET_OLD,
+            partner="switched-off",
+        ))  # fmt: skip
+        uow.commit()
+    site = _webhook(database, publishing, server.url("/all"), name="site")
+    with UnitOfWork(database) as uow:
+        update_partner(uow, "switched-off", PartnerUpdate(active=False))
+        uow.commit()
+    newsroom = Newsroom(database, publishing)
+    theirs = make_article(database, make_source(database, name="Enab Baladi"))
+    other = make_article(database, make_source(database, name="Zaman al-Wasl"))
+    newsroom.publish(theirs, title="Bread in Idlib")
+    newsroom.publish(other, title="Water in Raqqa")
+    _plan_from_outbox(database, publishing)
+    hooks = {d.id: d.name for d in _destinations(database)}
+    planned = {(d.article_id, hooks[d.destination_id]) for d in _deliveries_of(database)}
+    assert planned == {(theirs, "baladi hook"), (theirs, "site"), (other, "site")}
+    assert off.id not in {d.destination_id for d in _deliveries_of(database)}
+    assert site in {d.destination_id for d in _deliveries_of(database)}
+    # Once the story went to the partner, its withdrawal follows it there, whatever the
+    # filters say of the withdrawn article.
+    with UnitOfWork(database) as uow:
+        update_partner(uow, "baladi-only", PartnerUpdate(
+            filters=PartnerFilters(sources=["Someone else"])))  # fmt: skip
+        uow.commit()
+    newsroom.withdraw(theirs)
+    _plan_from_outbox(database, publishing)
+    withdrawals = {(d.article_id, hooks[d.destination_id])
+                   for d in _deliveries_of(database) if d.action == "withdraw"}  # fmt: skip
+    assert withdrawals == {(theirs, "baladi hook"), (theirs, "site")}
+
+
+def _destinations(database: Database) -> list[Destination]:
+    with UnitOfWork(database, read_only=True) as uow:
+        rows = list(uow.session.scalars(select(Destination)))
+        uow.session.expunge_all()
+        return rows
+
+
+def _deliveries_of(database: Database) -> list[Delivery]:
+    with UnitOfWork(database, read_only=True) as uow:
+        rows = list(uow.session.scalars(select(Delivery).order_by(Delivery.id)))
+        uow.session.expunge_all()
+        return rows

@@ -70,7 +70,7 @@ def _publish(database: Database, settings: Settings, newsroom: Newsroom) -> tupl
 
 def _deliver_all(database: Database, settings: Settings, client: SafeClient) -> list[Delivery]:
     """Plan what the outbox's new events ask for, send each delivery once; the ledger rows."""
-    planned = _plan_from_outbox(database)
+    planned = _plan_from_outbox(database, settings)
     for delivery_id in planned:
         handlers.deliver(database, settings, client, delivery_id)
     return [_delivery(database, delivery_id) for delivery_id in planned]

@@ -26,6 +26,7 @@ from shared.admin.destinations import DestinationCreate, add_destination
 from shared.admin.users import UserCreate, create_user
 from shared.db import Database
 from shared.domain.states import Role
+from shared.models import Article, ArticleRevision
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 from tests.conftest import REDIS_URL, make_settings, settings_env
@@ -292,3 +293,30 @@ def test_an_admin_adds_a_partner_whose_token_is_shown_once_and_opens_its_feed(
         expect(row).to_contain_text("off")
     finally:
         context.close()
+
+
+def test_a_revised_source_shows_what_the_outlet_changed(
+    desk: Desk, context: BrowserContext
+) -> None:
+    page = sign_in(context, desk, "tara")
+    open_article(page, desk)
+    act(page, "Claim")
+    expect(page.locator("#state")).to_have_text("Translating")
+    with UnitOfWork(desk.database) as uow:  # as the poller does when the outlet edits it
+        article = uow.session.get_one(Article, desk.article_id)
+        revision = ArticleRevision(
+            article_id=article.id, number=2, title="ارتفاع أسعار الخبز في جاسم",
+            content_html=ORIGINAL.replace("للمرة الثالثة", "للمرة الرابعة"), content_hash="r2",
+        )  # fmt: skip
+        uow.session.add(revision)
+        uow.session.flush()
+        article.current_revision_id = revision.id
+        article.source_revised = True
+        uow.commit()
+    page.goto(f"{desk.url}/desk")
+    expect(page.locator(".attention")).to_contain_text("ارتفاع أسعار الخبز في جاسم")
+    open_article(page, desk)
+    expect(page.locator(".article-head")).to_contain_text("the source changed during work")
+    page.get_by_role("button", name="what changed").click()
+    expect(page.locator("#source-diff ins")).to_contain_text("الرابعة")
+    expect(page.locator("#source-diff del")).to_contain_text("الثالثة")
