@@ -1,8 +1,10 @@
 """Partner feed serving: requests per second for a cached feed, and for 304 answers, against
 nginx serving the same bytes as a static file, both loaded by wrk on loopback in the same run.
 
-Crossfeed runs as deployed (`crossfeed web`, one process, on PostgreSQL) with a partner feed
-of 50 published articles. Target: at least half of nginx's rate.
+Crossfeed runs as deployed (`crossfeed web`, one process, on PostgreSQL, access log on) with a
+partner feed of 50 published articles. Target: at least half of nginx's rate. Also measured in
+the same run, as the ceiling of any Python answer on this machine: uvicorn sending the same
+bytes from an ASGI app that does nothing else.
 
     .venv/bin/python bench/feeds.py [--seconds 8] [--connections 32]
 """
@@ -95,6 +97,31 @@ http {{
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
 
+BARE_APP = """
+BODY = open({path!r}, "rb").read()
+HEADERS = [(b"content-type", b"application/rss+xml"), (b"etag", b'"bare"'),
+           (b"content-length", str(len(BODY)).encode())]
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({{"type": "http.response.start", "status": 200, "headers": HEADERS}})
+    await send({{"type": "http.response.body", "body": BODY}})
+"""
+
+
+def bare_uvicorn(workdir: Path, body: Path, port: int) -> subprocess.Popen[bytes]:
+    """The ceiling of any Python answer here: uvicorn (httptools, uvloop) with an ASGI app
+    that only sends the same bytes: no routing, no token, no cache, no log."""
+    (workdir / "bare_feed.py").write_text(BARE_APP.format(path=str(body)))
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bare_feed:app", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log", "--log-level", "warning"],
+        cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8)
@@ -105,7 +132,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="cf-bench-feeds-"))
     port = free_port()
     stack = Stack(workdir, web_port=str(port), site_url="https://news.example")
-    web_nginx = None
+    web_nginx = bare = None
     try:
         settings = Settings(_env_file=None, database_url=stack.url, environment="test",
                             secret_key="bench-secret-" + "x" * 40, data_dir=workdir / "var",
@@ -138,9 +165,14 @@ def main() -> int:
         static = f"http://127.0.0.1:{nginx_port}/rss.xml"
         nginx_etag = get(static, {})[1]["ETag"]
 
+        bare_port = free_port()
+        bare = bare_uvicorn(workdir, www / "rss.xml", bare_port)
+        wait_listening(bare_port)
+
         s, c = args.seconds, args.connections
         ours, ours_errors = wrk(url, s, c, auth)
         theirs, _ = wrk(static, s, c, {})
+        ceiling, _ = wrk(f"http://127.0.0.1:{bare_port}/rss.xml", s, c, {})
         ours_304, errors_304 = wrk(url, s, c, {**auth, "If-None-Match": etag})
         theirs_304, _ = wrk(static, s, c, {"If-None-Match": nginx_etag})
         print(f"feed: {len(body):,} bytes, {args.articles} articles; wrk -t2 -c{c} "
@@ -150,11 +182,15 @@ def main() -> int:
               f"({'met' if ours / theirs >= TARGET else 'missed'}: target {TARGET})")  # fmt: skip
         print(f"304 (unchanged): crossfeed web {ours_304:,.0f} req/s ({errors_304} errors), "
               f"nginx {theirs_304:,.0f} req/s; ratio {ours_304 / theirs_304:.2f}")  # fmt: skip
+        print(f"ceiling: bare uvicorn sending the same bytes (no routing, token, cache or log) "
+              f"{ceiling:,.0f} req/s; ratio to nginx {ceiling / theirs:.2f}; crossfeed reaches "
+              f"{ours / ceiling:.2f} of it")  # fmt: skip
         return 0
     finally:
-        if web_nginx is not None:
-            web_nginx.terminate()
-            web_nginx.wait(timeout=20)
+        for server in (web_nginx, bare):
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=20)
         stack.close()
 
 

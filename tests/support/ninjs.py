@@ -1,7 +1,9 @@
 """The rules of IPTC NINJS 2.1 (https://iptc.org/std/ninjs/) that partner feeds must keep,
 written out here as a JSON Schema (draft 2020-12) from the published specification: its
-property names (anything else is invalid), types, enumerations, required members and formats.
-IPTC's own schema file is not copied into this repository."""
+property names (anything else is invalid), types, enumerations, ranges, required members and
+formats. IPTC's own schema file (ninjs-schema_2.1.json, CC BY 4.0) is not copied into this
+repository; this transcription was last checked against it member by member on 2026-11-25.
+Only GeoJSON inside a place is left as any object (IPTC refers to geojson.org's schema)."""
 
 from __future__ import annotations
 
@@ -19,13 +21,28 @@ def _text_objects(*extra: str) -> dict[str, Any]:
     return {"type": "array", "items": item}
 
 
-def _concepts(*extra: str) -> dict[str, Any]:
-    properties: dict[str, Any] = {
-        "name": {"type": "string"}, "rel": {"type": "string"},
-        "uri": {"type": "string", "format": "uri"}, "literal": {"type": "string"},
-    }  # fmt: skip
-    for name in extra:
-        properties[name] = {"type": ["string", "integer", "array", "object"]}
+_URI = {"type": "string", "format": "uri"}
+_PERCENT = {"type": "integer", "minimum": 0, "maximum": 100}
+# A contact: a method (type, role, lang, name) with a value or a postal address.
+_CONTACTS = {"type": "array", "items": {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "type": {"type": "string"}, "role": {"type": "string"}, "lang": {"type": "string"},
+        "name": {"type": "string"}, "value": {"type": "string"},
+        "address": {"type": "object", "additionalProperties": False, "properties": {
+            "lines": {"type": "array", "items": {"type": "string"}},
+            "locality": {"type": "string"}, "area": {"type": "string"},
+            "postalcode": {"type": "string"}, "country": {"type": "string"}}},
+    },
+    "oneOf": [{"required": ["value"]}, {"required": ["address"]}],
+}}  # fmt: skip
+
+
+def _concepts(**extra: Any) -> dict[str, Any]:
+    """An array of concepts: name, rel, uri, literal, and the kind's own members."""
+    properties: dict[str, Any] = {"name": {"type": "string"}, "rel": {"type": "string"},
+                                  "uri": _URI, "literal": {"type": "string"}}  # fmt: skip
+    properties |= extra
     item = {"type": "object", "additionalProperties": False, "properties": properties}
     return {"type": "array", "items": item}
 
@@ -54,17 +71,23 @@ NINJS_2_1: dict[str, Any] = {
         "descriptions": _text_objects(),
         "bodies": _text_objects("charcount", "wordcount"),
         "headlines": _text_objects(),
-        "people": _concepts("contactinfo"),
-        "organisations": _concepts("symbols", "contactinfo"),
-        "places": _concepts("contactinfo", "geojson"),
-        "subjects": _concepts("creator", "relevance", "confidence"),
+        "people": _concepts(contactinfo=_CONTACTS),
+        "organisations": _concepts(contactinfo=_CONTACTS, symbols={"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"ticker": _STRING, "exchange": _STRING, "symboltype": _URI,
+                           "symbol": _STRING}}}),
+        "places": _concepts(contactinfo=_CONTACTS, geojson={"type": "object"}),
+        "subjects": _concepts(creator=_STRING, relevance=_PERCENT, confidence=_PERCENT),
         "events": _concepts(), "objects": _concepts(),
-        "genres": _concepts(),
+        # Genres name no relationship, and their uri is any string.
+        "genres": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"name": _STRING, "uri": _STRING, "literal": _STRING}}},
         "infosources": {"type": "array", "items": {
             "type": "object", "additionalProperties": False,
             "properties": {"name": _STRING, "role": _STRING, "literal": _STRING,
                            "uri": {"type": "string", "format": "uri"},
-                           "contactinfo": {"type": "array"}}}},
+                           "contactinfo": _CONTACTS}}},
         "renditions": {"type": "array", "items": {
             "type": "object", "additionalProperties": False, "required": ["name"],
             "properties": {"name": _STRING, "href": {"type": "string", "format": "uri"},
@@ -83,7 +106,9 @@ NINJS_2_1: dict[str, Any] = {
         "standard": {"type": "object", "additionalProperties": False,
                      "properties": {"name": _STRING, "version": _STRING,
                                     "schema": {"type": "string", "format": "uri"}}},
-        "rightsinfo": {"type": "object"},
+        "rightsinfo": {"type": "object", "properties": {
+            "langid": _URI, "linkedrights": _URI, "encodedrights": _STRING},
+            "oneOf": [{"required": ["linkedrights"]}, {"required": ["encodedrights"]}]},
     },
 }  # fmt: skip
 
