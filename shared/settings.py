@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     claim_minutes: int = Field(24 * 60, ge=1)
     # A token from `POST /api/v1/login` (the web UI's sign-in) lasts this long.
     login_token_hours: int = Field(12, ge=1, le=24 * 90)
+    # Failed sign-ins allowed per username and per client address (a `limits` rate such as
+    # "10/5minutes"); more are answered 429 with Retry-After until the window moves on.
+    login_rate_limit: str = "10/5minutes"
     review_sweep_seconds: float = Field(30.0, gt=0)
 
     # Enrichment: gazetteer files of the operator's own, read after the built-in one
@@ -142,6 +145,9 @@ class Settings(BaseSettings):
     # Each web process serves feeds from memory this long before reading the database again:
     # a new document or a revoked partner token takes effect within it.
     feeds_cache_seconds: float = Field(1.0, ge=0, le=60)
+    # Feed requests allowed per partner token, counted by each web process ("600/minute");
+    # more are answered 429 with Retry-After. Empty: no limit.
+    feeds_rate_limit: str = "600/minute"
 
     # Machine-translation drafts: none, or a LibreTranslate server (its host:port must be in
     # FETCH_ALLOWED_HOSTS when it runs on a private address, as in docker compose).
@@ -203,6 +209,19 @@ class Settings(BaseSettings):
             except UnknownLanguage as exc:
                 raise ValueError(str(exc)) from exc
         return [code.strip().lower() for code in value]
+
+    @field_validator("login_rate_limit", "feeds_rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str, info: ValidationInfo) -> str:
+        if not value.strip() and info.field_name == "feeds_rate_limit":
+            return ""
+        from limits import parse  # noqa: PLC0415 - only to check the value here
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate like '10/minute' or '100/5minutes': {value!r}") from exc
+        return value.strip()
 
     @field_validator("disclaimer")
     @classmethod

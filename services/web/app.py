@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import __version__, metrics
+from shared import __version__, metrics, ratelimit
 from shared.celery_app import create_celery_app
 from shared.db import get_database
 from shared.settings import Settings, get_settings
@@ -38,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(websub.router)
     app.state.feed_cache = feeds.FeedCache(settings.feeds_cache_seconds)
+    app.state.login_limiter = ratelimit.login_limiter(settings)
+    app.state.feeds_limiter = ratelimit.feeds_limiter(settings)
     api_routers = (articles.router, sources.router, me.router, admin.router, deliveries.router,
                    desk.router)  # fmt: skip
     for router in api_routers:

@@ -9,7 +9,8 @@ partner) is rendered on the first request and stored.
 Partners poll often and all at once, so the answer is served from memory: each web process
 keeps the partners and documents it read for `FEEDS_CACHE_SECONDS`, and reads the database
 again after that. A new feed document, a revoked token or a deactivated partner therefore takes
-effect within that time.
+effect within that time. Each partner may make `FEEDS_RATE_LIMIT` requests (counted by each
+process); more are answered 429 with Retry-After.
 
 `FeedServer` answers /feeds/ as plain ASGI in front of the FastAPI app, skipping its routing,
 dependency injection and middleware, which cost several times what the answer itself costs:
@@ -35,6 +36,7 @@ from shared import metrics
 from shared.db import Database
 from shared.models import FeedDocument, Partner
 from shared.publishing import feeds
+from shared.ratelimit import Limiter
 from shared.security import hash_token
 from shared.settings import Settings
 from shared.uow import UnitOfWork
@@ -136,7 +138,7 @@ def _document(stored: FeedDocument) -> Document:
                     feeds.CONTENT_TYPES[stored.format])  # fmt: skip
 
 
-def _problem(status: int, title: str) -> tuple[int, Headers, bytes]:
+def _problem(status: int, title: str, retry_after: int = 0) -> tuple[int, Headers, bytes]:
     body = json.dumps({"type": "about:blank", "title": title, "status": status}).encode()
     headers = [(b"content-type", b"application/problem+json"),
                (b"content-length", str(len(body)).encode())]  # fmt: skip
@@ -144,6 +146,8 @@ def _problem(status: int, title: str) -> tuple[int, Headers, bytes]:
         headers.append((b"www-authenticate", b"Bearer"))
     elif status == 405:
         headers.append((b"allow", b"GET, HEAD"))
+    elif status == 429:
+        headers.append((b"retry-after", str(retry_after).encode()))
     return status, headers, body
 
 
@@ -156,6 +160,7 @@ class FeedServer:
         self.cache: FeedCache = api.state.feed_cache
         self.database: Database = api.state.database
         self.settings: Settings = api.state.settings
+        self.limiter: Limiter | None = api.state.feeds_limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
@@ -189,6 +194,11 @@ class FeedServer:
         # The same answer for a wrong token and another partner's feed: nothing to probe.
         if view is None or view.slug != slug:
             return _problem(401, "this token does not open this feed")
+        if self.limiter is not None:
+            verdict = self.limiter.hit("feeds", str(view.id))
+            if not verdict.allowed:
+                return _problem(429, "too many requests for this partner's feeds",
+                                verdict.retry_after)  # fmt: skip
         fmt = feeds.FORMAT_OF_FILE.get(file)
         if fmt is None or fmt not in view.formats:
             return _problem(404, "no such feed for this partner")

@@ -156,6 +156,14 @@ def login(
     if not expected or not secrets.compare_digest(expected, csrf):
         return _page(request, "login.html", None, status=400, next=target, login_csrf=csrf,
                      error="The form expired; please sign in again.")  # fmt: skip
+    wait = session.sign_in_refused(request, username)
+    if wait is not None:
+        minutes = max(1, round(wait / 60))
+        refused = _page(request, "login.html", None, status=429, next=target, login_csrf=csrf,
+                        username=username, error=f"Too many failed sign-ins. Try again in "
+                        f"{minutes} minute{'s' if minutes > 1 else ''}.")  # fmt: skip
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     database = request.app.state.database
     try:
         with UnitOfWork(database, read_only=True) as reader:
@@ -166,6 +174,7 @@ def login(
             )
             uow.commit()
     except CrossfeedError:
+        session.sign_in_failed(request, username)
         return _page(request, "login.html", None, status=401, next=target, login_csrf=csrf,
                      username=username, error="Wrong username or password.")  # fmt: skip
     response = RedirectResponse(target, status_code=303)

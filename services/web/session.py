@@ -10,6 +10,9 @@ authenticated by the cookie must also carry `X-CSRF-Token` (or a `csrf` form fie
 of the session's token under the secret key, which the page embeds and another site cannot
 read (the synchroniser-token pattern of the OWASP cheat sheet). A bearer token in
 `Authorization` needs none: a browser never adds it by itself.
+
+Failed sign-ins are limited per username and per client address (`LOGIN_RATE_LIMIT`, see
+shared/ratelimit.py), for the form and for `POST /api/v1/login` alike.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import hmac
 
 from fastapi import Request, Response
 
+from shared.ratelimit import Limiter
 from shared.settings import Settings
 
 COOKIE = "cf_session"
@@ -55,3 +59,24 @@ def set_session(response: Response, settings: Settings, token: str, max_age: int
 def clear_session(response: Response, settings: Settings) -> None:
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
                            secure=secure(settings))  # fmt: skip
+
+
+def client_address(request: Request) -> str:
+    """The client's address (the proxy's X-Forwarded-For when uvicorn trusts the proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
+def sign_in_refused(request: Request, username: str) -> int | None:
+    """Seconds to wait when this username or this address failed too often to try now."""
+    limiter: Limiter = request.app.state.login_limiter
+    for key in (("login-user", username.casefold()), ("login-address", client_address(request))):
+        verdict = limiter.check(*key)
+        if not verdict.allowed:
+            return verdict.retry_after
+    return None
+
+
+def sign_in_failed(request: Request, username: str) -> None:
+    limiter: Limiter = request.app.state.login_limiter
+    limiter.hit("login-user", username.casefold())
+    limiter.hit("login-address", client_address(request))

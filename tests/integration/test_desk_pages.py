@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import requests
 from sqlalchemy import update
 
 from shared.db import Database
 from shared.domain.states import ArticleState, DeliveryState, Role
 from shared.models import Article, Delivery, Destination
+from shared.settings import Settings
 from shared.uow import UnitOfWork
+from tests.conftest import REDIS_URL, replace_settings
 from tests.support.factories import make_article, make_source, make_translation, make_user
 from tests.support.web import WebServer
 
@@ -183,3 +186,55 @@ def test_the_desk_filters_and_lists_what_needs_attention(
     by_state = browser.get(f"{web.url}/desk", params={"state": "in_review"}).text
     assert "خبر هادئ" in by_state.split("Needs attention")[0]
     assert "خبر منشور" not in by_state.split("Needs attention")[0]
+
+
+def test_failed_sign_ins_are_limited_by_name_and_by_address(
+    settings: Settings, database: Database
+) -> None:
+    """The form and the API count the same failures; a success is never counted."""
+    make_user(database, "tara", Role.TRANSLATOR, PASSWORD)
+    make_user(database, "omar", Role.TRANSLATOR, PASSWORD)
+    web = WebServer(replace_settings(settings, login_rate_limit="3/minute")).start()
+    try:
+        assert web.post("/api/v1/login", json={"username": "tara", "password": PASSWORD}).ok
+        for _ in range(3):
+            wrong = web.post("/api/v1/login", json={"username": "tara", "password": "nope"})
+            assert wrong.status_code == 401
+        locked = web.post("/api/v1/login", json={"username": "tara", "password": PASSWORD})
+        assert locked.status_code == 429 and 0 < int(locked.headers["retry-after"]) <= 60
+        assert locked.json()["title"] == "Too many requests"
+        # The form says so too, in words, with the same Retry-After.
+        browser = requests.Session()
+        nonce = re.search(r'name="csrf" value="([^"]+)"', browser.get(f"{web.url}/login").text)
+        assert nonce is not None
+        form = browser.post(f"{web.url}/login", allow_redirects=False, data={
+            "username": "tara", "password": PASSWORD, "csrf": nonce.group(1)})  # fmt: skip
+        assert form.status_code == 429 and "Too many failed sign-ins" in form.text
+        assert "retry-after" in form.headers
+        # This address failed three times too: another name from it waits as well.
+        other = web.post("/api/v1/login", json={"username": "omar", "password": PASSWORD})
+        assert other.status_code == 429
+    finally:
+        web.stop()
+
+
+@pytest.mark.redis
+def test_sign_in_failures_count_across_web_processes_on_redis(
+    settings: Settings, database: Database, redis_prefix: str
+) -> None:
+    make_user(database, "tara", Role.TRANSLATOR, PASSWORD)
+    shared = replace_settings(settings, login_rate_limit="2/minute", broker_url=REDIS_URL,
+                              redis_prefix=redis_prefix)  # fmt: skip
+    first, second = WebServer(shared).start(), WebServer(shared).start()
+    try:
+        wrong, right = (
+            {"username": "tara", "password": "x"},
+            {"username": "tara", "password": PASSWORD},
+        )
+        for web in (first, second):
+            assert web.post("/api/v1/login", json=wrong).status_code == 401
+        assert first.post("/api/v1/login", json=right).status_code == 429
+        assert second.post("/api/v1/login", json=right).status_code == 429
+    finally:
+        first.stop()
+        second.stop()

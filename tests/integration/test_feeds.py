@@ -394,3 +394,21 @@ def test_admins_change_filters_rotate_tokens_and_switch_partners_off(
     assert missing.status_code == 404
     translator = make_user(database, "feeds-translator", Role.TRANSLATOR)[1]
     assert web.api.post("/api/v1/partners/managed/token", translator).status_code == 403
+
+
+def test_a_partner_polling_too_fast_is_told_to_wait(
+    database: Database, feeds_settings: Settings
+) -> None:
+    limited = WebServer(replace_settings(feeds_settings, feeds_rate_limit="3/minute")).start()
+    try:
+        eager = _partner(database, "eager")
+        calm = _partner(database, "calm")
+        _publish(database, feeds_settings, Newsroom(database, feeds_settings), "A story")
+        answers = [_get(limited, "eager", "rss.xml", eager).status_code for _ in range(4)]
+        assert answers == [200, 200, 200, 429]
+        refused = _get(limited, "eager", "atom.xml", eager)  # every format counts
+        assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= 60
+        assert refused.json()["title"] == "too many requests for this partner's feeds"
+        assert _get(limited, "calm", "rss.xml", calm).status_code == 200  # its own count
+    finally:
+        limited.stop()

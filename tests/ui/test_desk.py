@@ -320,3 +320,35 @@ def test_a_revised_source_shows_what_the_outlet_changed(
     page.get_by_role("button", name="what changed").click()
     expect(page.locator("#source-diff ins")).to_contain_text("الرابعة")
     expect(page.locator("#source-diff del")).to_contain_text("الثالثة")
+
+
+def test_an_admin_pauses_resumes_and_polls_a_source_and_adds_a_webhook(
+    desk: Desk, browser: Browser
+) -> None:
+    with UnitOfWork(desk.database) as uow:
+        create_user(uow, UserCreate(username="ada", role=Role.ADMIN, password=PASSWORD))
+        uow.commit()
+    context = browser.new_context()
+    try:
+        page = sign_in(context, desk, "ada")
+        page.get_by_role("link", name="Sources").click()
+        row = page.locator("tr[data-source]").filter(has_text="Syria TV")
+        row.get_by_role("button", name="Pause").click()
+        expect(row.locator(".badge")).to_have_text("paused")
+        expect(row).to_contain_text("paused from the desk")
+        row.get_by_role("button", name="Resume").click()
+        expect(row.locator(".badge")).to_have_text("active")
+        row.get_by_role("button", name="Poll now").click()
+        expect(page.locator("#toast")).to_have_text("Polling now")
+
+        page.get_by_role("link", name="Partners & destinations").click()
+        page.get_by_text("Add a webhook…").click()
+        page.get_by_label("Webhook name").fill("newsroom app")
+        page.get_by_label("Webhook URL").fill(desk.hook.url("/app"))
+        page.get_by_role("button", name="Add webhook").click()
+        secret = page.locator("#secret-value")
+        expect(secret).to_have_text(re.compile(r"^whsec_[A-Za-z0-9+/=]{40,}$"))
+        page.get_by_role("button", name="Done").click()
+        expect(page.get_by_role("table", name="Destinations")).to_contain_text("newsroom app")
+    finally:
+        context.close()
