@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +17,7 @@ from shared.settings import Settings, get_settings
 
 from . import feeds, health, pages, problems, websub
 from .api import admin, articles, deliveries, desk, me, sources
+from .api.storable import storable_input
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.system_registry = health.system_registry(app)
     problems.install(app)
     app.include_router(health.router)
-    app.include_router(pages.router)
+    app.include_router(pages.router, dependencies=[Depends(storable_input)])
     pages.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(websub.router)
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api_routers = (articles.router, sources.router, me.router, admin.router, deliveries.router,
                    desk.router)  # fmt: skip
     for router in api_routers:
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", dependencies=[Depends(storable_input)])
 
     app.add_middleware(RequestMetrics)
     return app

@@ -29,14 +29,14 @@ from shared.editorial import desk
 from shared.enrichment import entities
 from shared.errors import CrossfeedError
 from shared.html import sanitize_html
-from shared.models import User
+from shared.models import MAX_ID, User
 from shared.publishing import render
 from shared.settings import Settings
 from shared.status import article_counts, source_health
 from shared.uow import UnitOfWork
 
 from . import session
-from .api.articles import MAX_ID, article_detail, list_articles
+from .api.articles import article_detail, list_articles
 from .deps import UoW, get_settings
 
 router = APIRouter(include_in_schema=False)

@@ -1,7 +1,7 @@
 """ORM models (SQLAlchemy 2). Importing this package registers every table on Base.metadata."""
 
 from shared.models.articles import Article, ArticleRevision, Translation, WorkflowEntry
-from shared.models.base import Base, utcnow
+from shared.models.base import MAX_ID, Base, utcnow
 from shared.models.enrichment import ArticleTerm, Enrichment, StoryBand
 from shared.models.outbox import EventReceipt, OutboxEvent
 from shared.models.people import ApiToken, User
@@ -9,6 +9,7 @@ from shared.models.publishing import Delivery, Destination, FeedDocument, Partne
 from shared.models.sources import PushedDocument, Source
 
 __all__ = [
+    "MAX_ID",
     "ApiToken",
     "Article",
     "ArticleRevision",

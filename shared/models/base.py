@@ -50,6 +50,11 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+# The largest id a row can have: ids are INTEGER columns (32 bits on PostgreSQL). Input beyond
+# it is refused where it enters (a 422), never sent to the database to fail there.
+MAX_ID = 2**31 - 1
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {

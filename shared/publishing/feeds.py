@@ -32,7 +32,7 @@ from lxml import etree
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from shared.models import Article, Enrichment, FeedDocument, Partner, utcnow
+from shared.models import MAX_ID, Article, Enrichment, FeedDocument, Partner, utcnow
 from shared.publishing.render import NotPublished, PublishedArticle, render
 from shared.settings import Settings
 
@@ -84,7 +84,7 @@ def _parse_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
         when, number = dt.datetime.fromtimestamp(float(stamp), dt.UTC), int(article_id)
     except (ValueError, OverflowError, OSError):
         return None
-    return (when, number) if 0 < number < 2**63 else None
+    return (when, number) if 0 < number <= MAX_ID else None
 
 
 # Renderings outlive one refresh in a process: a publisher worker renders mostly the same

@@ -301,3 +301,27 @@ def test_admins_update_sources(web: WebServer, database: Database, tokens: dict[
     assert unpinned.json()["full_text"] is True  # untouched
     bad = web.request("PATCH", path, tokens[Role.ADMIN], json={"name": None})
     assert bad.status_code == 422
+
+
+def test_text_no_database_can_store_is_refused_where_it_enters(
+    web: WebServer, database: Database, tokens: dict[Role, str]
+) -> None:
+    """NUL and lone surrogates (found by the API fuzz test) get a 422, never a 500."""
+    admin = tokens[Role.ADMIN]
+    nul = web.post("/api/v1/partners", admin, data='{"slug": "a", "name": "x\\u0000y"}',
+                   headers={"Content-Type": "application/json"})  # fmt: skip
+    assert nul.status_code == 422 and nul.json()["errors"][0]["loc"] == ["body", "name"]
+    half = web.post("/api/v1/destinations", admin, headers={"Content-Type": "application/json"},
+                    data='{"name": "hook", "kind": "webhook", "url": "https://a.example/",'
+                    ' "config": {"\\ud800": 1}}')  # fmt: skip
+    assert half.status_code == 422
+    assert half.json()["errors"][0]["loc"] == ["body", "config", "\\ud800"]
+    query = web.get("/api/v1/articles", admin, params={"q": "bread\x00"})
+    assert query.status_code == 422 and query.json()["errors"][0]["loc"] == ["query", "q"]
+    page = web.api.get("/login", params={"next": "/desk\x00"})
+    assert page.status_code == 422
+    form = web.api.post("/login", data={"username": "x\x00", "password": "p", "csrf": "c"})
+    assert form.status_code == 422
+    # Ordinary text, Arabic included, passes.
+    ok = web.get("/api/v1/articles", admin, params={"q": "الخبز"})
+    assert ok.status_code == 200

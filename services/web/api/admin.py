@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from services.web import session
@@ -16,7 +16,7 @@ from shared.admin import partners as partner_ops
 from shared.admin import users as user_ops
 from shared.domain.states import Role
 from shared.errors import Unauthorized
-from shared.models import User
+from shared.models import MAX_ID, User
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
@@ -167,7 +167,7 @@ def add_destination(
 
 @router.patch("/destinations/{destination_id}", response_model=DestinationOut)
 def update_destination(
-    destination_id: int,
+    destination_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: destination_ops.DestinationUpdate,
     uow: UoW,
     _admin: Admin,

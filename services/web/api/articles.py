@@ -44,6 +44,7 @@ from shared.editorial.keywords import KeywordsIn, set_keywords
 from shared.enrichment import related
 from shared.errors import Invalid, NotFound
 from shared.models import (
+    MAX_ID,
     Article,
     ArticleRevision,
     ArticleTerm,
@@ -58,8 +59,6 @@ from shared.translation import provider
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/articles", tags=["articles"])
-# Ids beyond a 64-bit integer are refused as input (422), not passed to the database.
-MAX_ID = 2**63 - 1
 ArticleId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Number = Annotated[int, Path(ge=1, le=1_000_000)]
 

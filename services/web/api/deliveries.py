@@ -10,7 +10,7 @@ from services.web.api.schemas import DeliveryOut, ReplayIn, ReplayOut
 from services.web.deps import UoW, require
 from shared.domain.states import DeliveryState, Role
 from shared.errors import Invalid
-from shared.models import User
+from shared.models import MAX_ID, User
 from shared.publishing import ledger
 
 router = APIRouter(prefix="/deliveries", tags=["publishing"])
@@ -22,7 +22,7 @@ def list_deliveries(
     uow: UoW,
     _editor: Editor,
     state: Annotated[DeliveryState | None, Query()] = None,
-    article_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    article_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[DeliveryOut]:
     """Newest first; `state=dead` lists what gave up and needs a replay (or a fix first)."""

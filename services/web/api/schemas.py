@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.models import MAX_ID
 
 
 class Out(BaseModel):
@@ -155,7 +157,9 @@ class DeliveryOut(BaseModel):
 class ReplayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[int] | None = Field(None, max_length=1000, description="dead deliveries to replay")
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        None, max_length=1000, description="dead deliveries to replay"
+    )
     all_dead: bool = Field(False, description="replay every dead delivery")
 
 

@@ -13,10 +13,10 @@ from services.web.api.schemas import SourceOut
 from services.web.deps import CurrentUser, UoW, require
 from shared.admin import sources as admin
 from shared.domain.states import Role
-from shared.models import Source, User
+from shared.models import MAX_ID, Source, User
 
 router = APIRouter(prefix="/sources", tags=["sources"])
-SourceId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # beyond 64 bits: a 422, not a crash
+SourceId = Annotated[int, Path(ge=1, le=MAX_ID)]  # beyond the column: a 422, not a crash
 Admin = Annotated[User, Depends(require(Role.ADMIN))]
 Editor = Annotated[User, Depends(require(Role.EDITOR))]
 
