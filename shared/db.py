@@ -158,6 +158,12 @@ _LOCK_KEYS = text(
     "hashtextextended(:namespace || k, 0) AS h "
     "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS sorted"
 )
+_LOCK_KEYS_CUSTOM_PLANS = text(
+    "SELECT count(pg_advisory_xact_lock(h)), "
+    "set_config('plan_cache_mode', 'force_custom_plan', true) FROM (SELECT DISTINCT "
+    "hashtextextended(:namespace || k, 0) AS h "
+    "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS sorted"
+)
 _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
@@ -171,14 +177,23 @@ def serialise(session: Session, name: str) -> None:
         session.execute(_LOCK, {"name": name})
 
 
-def serialise_keys(session: Session, namespace: str, keys: list[str]) -> None:
+def serialise_keys(
+    session: Session, namespace: str, keys: list[str], custom_plans: bool = False
+) -> None:
     """Hold a lock on each of `keys` until the transaction ends: writers sharing a key take
     turns, the others go ahead in parallel. Locks are taken in one statement, in sorted order,
     so two writers with overlapping keys cannot deadlock each other. (A hash collision between
     two keys only makes two writers take turns needlessly.) SQLite: nothing to do, as above.
+    `custom_plans=True`: also `custom_plans(session)`, in the same statement.
     """
-    if keys and backend(session) == "postgresql":
-        session.execute(_LOCK_KEYS, {"namespace": f"{namespace}:", "keys": keys})
+    if backend(session) != "postgresql":
+        return
+    if not keys:
+        if custom_plans:
+            session.execute(_CUSTOM_PLANS)
+        return
+    lock = _LOCK_KEYS_CUSTOM_PLANS if custom_plans else _LOCK_KEYS
+    session.execute(lock, {"namespace": f"{namespace}:", "keys": keys})
 
 
 @functools.cache

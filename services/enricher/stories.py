@@ -11,7 +11,7 @@ import structlog
 from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from shared.db import any_of, backend, custom_plans, insert_pairs, serialise, serialise_keys
+from shared.db import any_of, backend, insert_pairs, serialise, serialise_keys
 from shared.enrichment.duplicates import StoryPrint, same_story
 from shared.models import Article, Enrichment, StoryBand, table_of
 
@@ -98,10 +98,10 @@ def index_story(
       story joining a cluster that another worker is merging away cannot keep the old id. That
       lock is held only from there to the commit, and only by stories with duplicates.
     """
-    serialise_keys(session, "story-band", keys)
+    # With the locks: plan the candidates' lookup for its actual keys (see `custom_plans`).
+    serialise_keys(session, "story-band", keys, custom_plans=True)
     if indexed_before:
         session.execute(_DELETE_BANDS, {"article_id": story.article_id})
-    custom_plans(session)
     candidates = session.execute(
         _candidates(backend(session)),
         {
