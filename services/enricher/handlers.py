@@ -181,7 +181,7 @@ def enrich_source(uow: UnitOfWork, article_id: int, kit: Tools) -> bool:
     # row that stores its cluster id: the locks it takes (see stories.index_story) are then
     # held for the shortest time.
     related.index_terms(session, article_id, _with(rows, "source", fields), replace=bool(rows))
-    story = stories.Story(article_id, article.source_id, article.first_seen_at)
+    story = stories.Story(article_id, article.source_id, article.first_seen_at, input_hash)
     fields["cluster_id"] = stories.index_story(
         session, story, print_, keys, kit.window, indexed_before=source is not None
     )
