@@ -23,7 +23,8 @@ algorithm as the yake-rust we use); the handlers storing on SQLite; and the depl
 (relay, one single-process enricher worker, PostgreSQL, Redis): p50/p95 latency from
 `article.ingested` to enrichment stored at a steady rate, and the rate a burst is drained at.
 
-    .venv/bin/python bench/enrich.py [--rounds 20] [--quality-only] [--no-pipeline]
+    .venv/bin/python bench/enrich.py [--rounds 20] [--quality-only | --pipeline-only]
+                                     [--no-pipeline]
 """
 
 from __future__ import annotations
@@ -188,6 +189,7 @@ def main() -> int:
     parser.add_argument("--held-out", type=Path, default=HELD_OUT, help="the labelled held-out set")
     parser.add_argument("--quality-only", action="store_true", help="skip the speed measurements")
     parser.add_argument("--no-pipeline", action="store_true", help="skip the deployed pipeline")
+    parser.add_argument("--pipeline-only", action="store_true", help="the deployed pipeline alone")
     parser.add_argument("--pipeline-articles", type=int, default=600)
     parser.add_argument("--pipeline-rate", type=float, default=15.0, help="articles/s, steady")
     args = parser.parse_args()
@@ -197,6 +199,10 @@ def main() -> int:
             return 2
     data = json.loads(args.eval.read_text(encoding="utf-8"))
     held_out = json.loads(args.held_out.read_text(encoding="utf-8"))
+    articles = [*data["articles"], *held_out["articles"]]
+    arabic = [a for a in articles if a["language"] == "ar"]
+    if args.pipeline_only:
+        return _pipeline(arabic, args.pipeline_articles, args.pipeline_rate)
     gazetteer = default()
     print(f"gazetteer: {len(gazetteer.entries)} entries; duplicate score >= "
           f"{dup.DUPLICATE_SCORE}, LSH {dup.BANDS} bands x {dup.ROWS} rows")  # fmt: skip
@@ -205,9 +211,7 @@ def main() -> int:
     if args.quality_only:
         return 0
 
-    articles = [*data["articles"], *held_out["articles"]]
     english = [a for a in articles if a["language"] == "en"]
-    arabic = [a for a in articles if a["language"] == "ar"]
     kit = tools()
     texts = [f"{a['title']}\n{a['body']}" for a in articles]
     english_texts = [f"{a['title']}\n{a['body']}" for a in english]
@@ -244,14 +248,19 @@ def main() -> int:
     )
     if args.no_pipeline:
         return 0
-    figures = pipeline(arabic, args.pipeline_articles, args.pipeline_rate)
+    return _pipeline(arabic, args.pipeline_articles, args.pipeline_rate)
+
+
+def _pipeline(arabic: list[dict[str, Any]], count: int, per_second: float) -> int:
+    """Print the deployed pipeline's latency and throughput, with one and two processes."""
+    figures = pipeline(arabic, count, per_second)
     print("\n== pipeline: relay + one enricher worker process (one core), PostgreSQL, Redis")
     print(
         f"steady {figures['steady_rate']:.0f} articles/s x {figures['steady_articles']:.0f}: "
         f"article.ingested -> enrichment stored p50 {figures['p50'] * 1000:.0f} ms, "
         f"p95 {figures['p95'] * 1000:.0f} ms, max {figures['max'] * 1000:.0f} ms"
     )
-    two = pipeline(arabic, args.pipeline_articles, args.pipeline_rate, concurrency=2, steady=False)
+    two = pipeline(arabic, count, per_second, concurrency=2, steady=False)
     for processes, f in ((1, figures), (2, two)):
         print(
             f"burst of {f['burst_articles']:.0f} (a stream of distinct stories, "

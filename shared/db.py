@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, String, any_, bindparam, create_engine, event, text
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    String,
+    TextClause,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -124,10 +135,36 @@ def reset_after_fork() -> None:
         _DATABASES.clear()
 
 
+def backend(session: Session) -> str:
+    """The session's database: "postgresql" or "sqlite"."""
+    return session.get_bind().dialect.name
+
+
+def insert_for(dialect: str) -> Any:
+    """The dialect's `insert`, which has ON CONFLICT (both of ours support it; the generic one
+    does not)."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
 def dialect_insert(session: Session) -> Any:
-    """The session's dialect's `insert`, which has ON CONFLICT (both of ours support it; the
-    generic one does not)."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    """The session's dialect's `insert` (see `insert_for`)."""
+    return insert_for(backend(session))
+
+
+# Statements on hot paths are built once: building one costs more than running it.
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:name))")
+_LOCK_KEYS = text(
+    "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT "
+    "hashtextextended(:namespace || k, 0) AS h "
+    "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS sorted"
+)
+_LOCK_KEYS_CUSTOM_PLANS = text(
+    "SELECT count(pg_advisory_xact_lock(h)), "
+    "set_config('plan_cache_mode', 'force_custom_plan', true) FROM (SELECT DISTINCT "
+    "hashtextextended(:namespace || k, 0) AS h "
+    "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS sorted"
+)
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 def serialise(session: Session, name: str) -> None:
@@ -136,25 +173,40 @@ def serialise(session: Session, name: str) -> None:
     PostgreSQL: a transaction-scoped advisory lock. SQLite: nothing to do, because a write
     transaction there is already exclusive (BEGIN IMMEDIATE).
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+    if backend(session) == "postgresql":
+        session.execute(_LOCK, {"name": name})
 
 
-def serialise_keys(session: Session, namespace: str, keys: list[str]) -> None:
+def serialise_keys(
+    session: Session, namespace: str, keys: list[str], custom_plans: bool = False
+) -> None:
     """Hold a lock on each of `keys` until the transaction ends: writers sharing a key take
     turns, the others go ahead in parallel. Locks are taken in one statement, in sorted order,
     so two writers with overlapping keys cannot deadlock each other. (A hash collision between
     two keys only makes two writers take turns needlessly.) SQLite: nothing to do, as above.
+    `custom_plans=True`: also `custom_plans(session)`, in the same statement.
     """
-    if keys and session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text(
-                "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT "
-                "hashtextextended(:namespace || k, 0) AS h "
-                "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS sorted"
-            ),
-            {"namespace": f"{namespace}:", "keys": keys},
+    if backend(session) != "postgresql":
+        return
+    if not keys:
+        if custom_plans:
+            session.execute(_CUSTOM_PLANS)
+        return
+    lock = _LOCK_KEYS_CUSTOM_PLANS if custom_plans else _LOCK_KEYS
+    session.execute(lock, {"namespace": f"{namespace}:", "keys": keys})
+
+
+@functools.cache
+def _insert_pairs(dialect: str, table: str, key: str, owner: str) -> TextClause:
+    if dialect == "postgresql":
+        return text(
+            f"INSERT INTO {table} ({key}, {owner}) SELECT value, :owner_id "  # noqa: S608
+            "FROM unnest(CAST(:values AS text[])) AS value ON CONFLICT DO NOTHING"
         )
+    return text(
+        f"INSERT INTO {table} ({key}, {owner}) VALUES (:value, :owner_id) "  # noqa: S608
+        "ON CONFLICT DO NOTHING"
+    )
 
 
 def insert_pairs(session: Session, table: str, key: str, values: list[str], owner: str,
@@ -165,22 +217,20 @@ def insert_pairs(session: Session, table: str, key: str, values: list[str], owne
     in process, takes executemany with one cached statement."""
     if not values:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text(
-                f"INSERT INTO {table} ({key}, {owner}) SELECT value, :owner_id "  # noqa: S608
-                "FROM unnest(CAST(:values AS text[])) AS value ON CONFLICT DO NOTHING"
-            ),
-            {"values": values, "owner_id": owner_id},
-        )
+    dialect = backend(session)
+    statement = _insert_pairs(dialect, table, key, owner)
+    if dialect == "postgresql":
+        session.execute(statement, {"values": values, "owner_id": owner_id})
     else:
-        session.execute(
-            text(
-                f"INSERT INTO {table} ({key}, {owner}) VALUES (:value, :owner_id) "  # noqa: S608
-                "ON CONFLICT DO NOTHING"
-            ),
-            [{"value": value, "owner_id": owner_id} for value in values],
-        )
+        session.execute(statement, [{"value": value, "owner_id": owner_id} for value in values])
+
+
+def any_of(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """`one_of` for a statement built once: the list is the parameter `name`, given when the
+    statement runs."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(String)))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
 
 
 def one_of(session: Session, column: Any, values: list[str]) -> ColumnElement[bool]:
@@ -191,7 +241,7 @@ def one_of(session: Session, column: Any, values: list[str]) -> ColumnElement[bo
     nor prepares it beyond 50 parameters (measured: 1 ms of parsing per story lookup of 51 band
     keys). SQLite, in process, takes the plain `IN`.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if backend(session) == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(String)))  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]
 
@@ -203,5 +253,5 @@ def custom_plans(session: Session) -> None:
     that ignores the values; for a lookup by a list of keys that plan can be far worse
     (measured on the story index: 20 ms instead of 3 ms per story).
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    if backend(session) == "postgresql":
+        session.execute(_CUSTOM_PLANS)

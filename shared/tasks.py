@@ -6,6 +6,7 @@ in handlers that tests call directly.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -13,14 +14,14 @@ from typing import Any, TypeVar
 import structlog
 from celery import Task, shared_task
 from celery.exceptions import Retry
-from sqlalchemy import func, select, update
+from sqlalchemy import Executable, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from shared import metrics
-from shared.db import TRANSIENT_ERRORS, Database, dialect_insert
+from shared.db import TRANSIENT_ERRORS, Database, backend, insert_for
 from shared.domain.events import Event, UnknownEvent, parse_envelope
 from shared.logs import bind_context, clear_context
-from shared.models import EventReceipt, OutboxEvent, utcnow
+from shared.models import EventReceipt, OutboxEvent, table_of, utcnow
 from shared.subscriptions import consumers_of
 from shared.uow import UnitOfWork
 
@@ -29,6 +30,10 @@ log = structlog.get_logger(__name__)
 E = TypeVar("E", bound=Event)
 F = TypeVar("F", bound=Callable[..., Any])
 Handler = Callable[[UnitOfWork, E], None]
+
+# Core tables: every delivery writes a receipt and checks its event, on the hot path.
+OUTBOX = table_of(OutboxEvent)
+RECEIPTS = table_of(EventReceipt)
 
 
 class CrossfeedTask(Task):  # type: ignore[misc]
@@ -122,32 +127,45 @@ def consume(
     return True
 
 
+_LOCK_EVENT = select(OUTBOX.c.seq).where(OUTBOX.c.id == bindparam("event_id")).with_for_update()
+_COMPLETE = (
+    update(OUTBOX)
+    .where(
+        OUTBOX.c.id == bindparam("event_id"),
+        OUTBOX.c.completed_at.is_(None),
+        select(func.count()).where(RECEIPTS.c.event_id == bindparam("event_id")).scalar_subquery()
+        >= bindparam("consumers"),
+    )
+    .values(completed_at=bindparam("now", type_=OUTBOX.c.completed_at.type))
+)
+
+
 def _complete_if_all_received(session: Session, event_id: str, event_type: str) -> None:
     """Mark the outbox event done once every consumer has its receipt.
 
     The event's row is locked first, so two consumers finishing at the same moment take turns:
     the second one counts after the first has committed its receipt. (Without the lock each
     would see only its own receipt, and the event would stay open until the redelivery scan.)
+    The count is in the update's own statement, which reads what was committed before the lock
+    was granted.
     """
-    session.execute(select(OutboxEvent.seq).where(OutboxEvent.id == event_id).with_for_update())
-    received = session.scalar(select(func.count()).where(EventReceipt.event_id == event_id))
-    if (received or 0) >= len(consumers_of(event_type)):
-        session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.id == event_id, OutboxEvent.completed_at.is_(None))
-            .values(completed_at=utcnow())
-        )
+    session.execute(_LOCK_EVENT, {"event_id": event_id})
+    session.execute(
+        _COMPLETE,
+        {"event_id": event_id, "consumers": len(consumers_of(event_type)), "now": utcnow()},
+    )
+
+
+@functools.cache
+def _claim(dialect: str) -> Executable:
+    # INSERT ... ON CONFLICT DO NOTHING: on PostgreSQL a concurrent duplicate waits for the first
+    # to commit and then inserts nothing, so exactly one delivery gets True.
+    return (  # type: ignore[no-any-return]
+        insert_for(dialect)(RECEIPTS).on_conflict_do_nothing().returning(RECEIPTS.c.event_id)
+    )
 
 
 def claim_receipt(session: Session, event_id: str, consumer_name: str) -> bool:
     """Record that `consumer_name` processed `event_id`; False if it already had."""
     values = {"event_id": event_id, "consumer": consumer_name}
-    # INSERT ... ON CONFLICT DO NOTHING: on PostgreSQL a concurrent duplicate waits for the first
-    # to commit and then inserts nothing, so exactly one delivery gets True.
-    stmt = (
-        dialect_insert(session)(EventReceipt)
-        .values(values)
-        .on_conflict_do_nothing()
-        .returning(EventReceipt.event_id)
-    )
-    return session.execute(stmt).first() is not None
+    return session.execute(_claim(backend(session)), values).first() is not None

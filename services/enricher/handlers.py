@@ -19,12 +19,13 @@ from shared.enrichment.categories import Rules
 from shared.enrichment.duplicates import band_keys, signature, story_print
 from shared.enrichment.entities import Found, Gazetteer
 from shared.html import to_text
-from shared.models import Article, ArticleRevision, Enrichment, utcnow
+from shared.models import Article, utcnow
 from shared.publishing import feeds
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
-from . import stories
+from . import store, stories
+from .store import Stored
 from .text import text_stats
 
 log = structlog.get_logger(__name__)
@@ -134,41 +135,39 @@ def _computed(
     return fields, found
 
 
-def _store(
-    uow: UnitOfWork, rows: dict[str, Enrichment], article_id: int, subject: str,
-    fields: dict[str, Any],
-) -> None:  # fmt: skip
-    enrichment = rows.get(subject)
-    if enrichment is None:
-        enrichment = rows[subject] = Enrichment(article_id=article_id, subject=subject)
-        uow.session.add(enrichment)
-    for name, value in fields.items():
-        setattr(enrichment, name, value)
-    uow.session.flush()
+def _save(uow: UnitOfWork, article_id: int, subject: str, fields: dict[str, Any]) -> None:
+    store.save(uow.session, article_id, subject, fields)
     uow.emit(ArticleEnriched(article_id=article_id, subject=subject))
 
 
-def _unchanged(rows: dict[str, Enrichment], subject: str, input_hash: str) -> bool:
+def _unchanged(rows: dict[str, Stored], subject: str, input_hash: str) -> bool:
     row = rows.get(subject)
     return row is not None and row.input_hash == input_hash
+
+
+def _with(rows: dict[str, Stored], subject: str, fields: dict[str, Any]) -> list[Stored]:
+    """The article's enrichments as they are once `fields` are stored for `subject`."""
+    old = rows.get(subject)
+    new = Stored(
+        input_hash=fields["input_hash"],
+        keywords_edited=old is not None and old.keywords_edited,
+        keywords=fields.get("keywords", old.keywords if old else []),
+        entities=fields["entities"],
+    )
+    return [*(row for name, row in rows.items() if name != subject), new]
 
 
 def enrich_source(uow: UnitOfWork, article_id: int, kit: Tools) -> bool:
     """Metadata of the article's current source revision, its story's cluster and its terms;
     False when the stored result is already for this input."""
     session = uow.session
-    # Locked: two deliveries for one article (scaled enrichers) take turns instead of racing
-    # to insert the same enrichment row.
-    article = session.get(Article, article_id, with_for_update=True)
-    if article is None or article.current_revision_id is None:
+    article = store.source_text(session, article_id)
+    if article is None:
         log.info("enrich_skipped_no_article", article_id=article_id)
         return False
-    revision = session.get_one(ArticleRevision, article.current_revision_id)
-    text = "\n".join(
-        (revision.title, to_text(revision.summary_html), to_text(revision.content_html))
-    )
+    text = "\n".join((article.title, to_text(article.summary_html), to_text(article.content_html)))
     input_hash = _input_hash(kit.version, "source", article.language, text)
-    rows = related.enrichments_of(session, article_id)
+    rows = article.stored
     if _unchanged(rows, "source", input_hash):
         return False
     source = rows.get("source")
@@ -176,12 +175,17 @@ def enrich_source(uow: UnitOfWork, article_id: int, kit: Tools) -> bool:
                               and source.keywords_edited)  # fmt: skip
     print_ = story_print(text, kit.gazetteer, found)
     keys = band_keys(signature(print_))
-    # Everything is computed; from here the transaction writes. The story index goes last:
-    # the locks it takes (see stories.index_story) are then held for the shortest time.
-    _store(uow, rows, article_id, "source",
-           {**fields, "input_hash": input_hash, "story": print_.to_json()})  # fmt: skip
-    related.index_terms(session, article_id, rows.values())
-    stories.index_story(session, article, rows["source"], print_, keys, kit.window)
+    fields |= {"input_hash": input_hash, "story": print_.to_json()}
+    # Everything is computed; from here the transaction writes. An article without any
+    # enrichment yet has no terms or bands to replace. The story index comes last but for the
+    # row that stores its cluster id: the locks it takes (see stories.index_story) are then
+    # held for the shortest time.
+    related.index_terms(session, article_id, _with(rows, "source", fields), replace=bool(rows))
+    story = stories.Story(article_id, article.source_id, article.first_seen_at, input_hash)
+    fields["cluster_id"] = stories.index_story(
+        session, story, print_, keys, kit.window, indexed_before=source is not None
+    )
+    _save(uow, article_id, "source", fields)
     return True
 
 
@@ -200,21 +204,22 @@ def enrich_translation(uow: UnitOfWork, article_id: int, kit: Tools) -> bool:
         kit.version, "translation", text, source.name, source.attribution, author,
         translator_name, kit.newsroom, kit.disclaimer,
     )  # fmt: skip
-    rows = related.enrichments_of(session, article_id)
+    rows = store.stored(session, article_id)
     if _unchanged(rows, "translation", input_hash):
         return False
     current = rows.get("translation")
     fields, _ = _computed(text, "en", kit, current is not None and current.keywords_edited)
-    _store(uow, rows, article_id, "translation", {
-        **fields,
+    fields |= {
         "input_hash": input_hash,
         "slug": standing.slug(version.title),
         "attribution": standing.attribution_line(version.title, source.attribution, source.name),
         "disclaimer": standing.disclaimer(
             kit.disclaimer, kit.newsroom, source.name, author, translator_name
         ),
-    })  # fmt: skip
-    related.index_terms(session, article_id, rows.values())
+    }
+    related.index_terms(session, article_id, _with(rows, "translation", fields),
+                        replace=bool(rows))  # fmt: skip
+    _save(uow, article_id, "translation", fields)
     if article.public_revision:  # published: partners' feeds carry its tags and places
         feeds.mark_stale(session)
     return True

@@ -3,31 +3,127 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
+import threading
+from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, Text, bindparam, cast, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from shared.db import custom_plans, insert_pairs, one_of, serialise, serialise_keys
+from shared.db import any_of, backend, insert_pairs, serialise, serialise_keys
 from shared.enrichment.duplicates import StoryPrint, same_story
-from shared.models import Article, Enrichment, StoryBand
+from shared.models import Article, Enrichment, StoryBand, table_of
 
 log = structlog.get_logger(__name__)
 
 MAX_CANDIDATES = 50  # verified per story, those sharing the most band keys first
 
+ARTICLES = table_of(Article)
+ENRICHMENTS = table_of(Enrichment)
+BANDS = table_of(StoryBand)
+
+
+@dataclass(frozen=True)
+class Story:
+    """The article whose story is indexed: what candidates are chosen by, and the input hash
+    of its enrichment (which determines its print)."""
+
+    article_id: int
+    source_id: int
+    first_seen_at: dt.datetime
+    input_hash: str
+
+
+class _Prints:
+    """Stored prints, decoded once per process: a story is a candidate of many that follow
+    it in the window, and decoding its print each time cost more than verifying it (0.7 ms of
+    a story's 50 candidates). Keyed by the enrichment's input hash, which determines the print
+    (text, gazetteer and enricher version), so an entry never goes stale; the least recently
+    used go first. A decoded print of a five-sentence story takes about 10 KiB."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._prints: dict[str, StoryPrint] = {}  # least recently used first
+        self._lock = threading.Lock()  # the threads pool shares one cache
+
+    def get(self, input_hash: str, stored: str) -> StoryPrint:
+        with self._lock:
+            found = self._prints.pop(input_hash, None)
+        if found is None:
+            found = StoryPrint.from_json(json.loads(stored))
+        self.put(input_hash, found)
+        return found
+
+    def put(self, input_hash: str, print_: StoryPrint) -> None:
+        with self._lock:
+            self._prints.pop(input_hash, None)
+            self._prints[input_hash] = print_
+            if len(self._prints) > self.size:
+                del self._prints[next(iter(self._prints))]
+
+
+PRINTS = _Prints(2048)
+
+
+_DELETE_BANDS = delete(BANDS).where(BANDS.c.article_id == bindparam("article_id"))
+_CLUSTERS = select(ENRICHMENTS.c.article_id, ENRICHMENTS.c.cluster_id).where(
+    ENRICHMENTS.c.subject == "source",
+    ENRICHMENTS.c.article_id.in_(bindparam("matches", expanding=True)),
+)
+_MERGE = (
+    update(ENRICHMENTS)
+    .where(
+        ENRICHMENTS.c.subject == "source",
+        ENRICHMENTS.c.cluster_id.in_(bindparam("stale", expanding=True)),
+    )
+    .values(cluster_id=bindparam("cluster"))
+)
+
+
+@functools.cache
+def _candidates(dialect: str) -> Select[int, str, str]:
+    """Other outlets' stories in the window sharing a band key, those sharing the most first
+    (a true retelling shares many bands, a chance collision one or two), at most
+    MAX_CANDIDATES of them: the cost per story stays flat however many stories the window
+    holds."""
+    shared = func.count().label("shared")
+    ranked = (
+        select(BANDS.c.article_id, shared)
+        .join(ARTICLES, ARTICLES.c.id == BANDS.c.article_id)
+        .where(
+            any_of(dialect, BANDS.c.band_key, "keys"),
+            ARTICLES.c.source_id != bindparam("source_id"),  # one outlet's repeats: not "also"
+            ARTICLES.c.first_seen_at >= bindparam("since"),
+            ARTICLES.c.first_seen_at <= bindparam("until"),
+        )
+        .group_by(BANDS.c.article_id)
+        .order_by(shared.desc(), BANDS.c.article_id)
+        .limit(MAX_CANDIDATES)
+        .subquery()
+    )
+    return (
+        # The print as text: decoded only when it is not in PRINTS.
+        select(ENRICHMENTS.c.article_id, ENRICHMENTS.c.input_hash, cast(ENRICHMENTS.c.story, Text))
+        .join(ranked, ranked.c.article_id == ENRICHMENTS.c.article_id)
+        .where(ENRICHMENTS.c.subject == "source")
+    )
+
 
 def index_story(
     session: Session,
-    article: Article,
-    enrichment: Enrichment,
+    story: Story,
     print_: StoryPrint,
     keys: list[str],
     window: dt.timedelta,
-) -> None:
-    """Store the story's band keys (`keys`) and put it in a cluster with the other outlets'
-    stories it duplicates (merging their clusters when it joins two). Call it last in the
-    transaction: the locks it takes are held until the commit.
+    indexed_before: bool = True,
+) -> int:
+    """Store the story's band keys (`keys`), find the other outlets' stories it duplicates and
+    return its cluster id (merging their clusters when it joins two); the caller stores that id
+    on the story's enrichment in the same transaction. Call it late in the transaction: the
+    locks it takes are held until the commit. `indexed_before=False` (the article's first
+    enrichment) skips removing bands it cannot have.
 
     Two locks keep concurrent workers right without making them take turns on every story:
     - each band key is locked (`serialise_keys`): two tellings enriched at the same moment
@@ -37,60 +133,41 @@ def index_story(
       story joining a cluster that another worker is merging away cannot keep the old id. That
       lock is held only from there to the commit, and only by stories with duplicates.
     """
-    serialise_keys(session, "story-band", keys)
-    session.execute(delete(StoryBand).where(StoryBand.article_id == article.id))
-    # Candidates: other outlets' stories in the window sharing a band key, those sharing the
-    # most first (a true retelling shares many bands, a chance collision one or two), at most
-    # MAX_CANDIDATES of them: the cost per story stays flat however many stories the window
-    # holds.
-    custom_plans(session)
-    shared = func.count().label("shared")
-    ranked = (
-        select(StoryBand.article_id, shared)
-        .join(Article, Article.id == StoryBand.article_id)
-        .where(
-            one_of(session, StoryBand.band_key, keys),
-            Article.source_id != article.source_id,  # one outlet's repeats are not "also"
-            Article.first_seen_at >= article.first_seen_at - window,
-            Article.first_seen_at <= article.first_seen_at + window,
-        )
-        .group_by(StoryBand.article_id)
-        .order_by(shared.desc(), StoryBand.article_id)
-        .limit(MAX_CANDIDATES)
-        .subquery()
-    )
+    # With the locks: plan the candidates' lookup for its actual keys (see `custom_plans`).
+    serialise_keys(session, "story-band", keys, custom_plans=True)
+    if indexed_before:
+        session.execute(_DELETE_BANDS, {"article_id": story.article_id})
     candidates = session.execute(
-        select(Enrichment.article_id, Enrichment.story)
-        .join(ranked, ranked.c.article_id == Enrichment.article_id)
-        .where(Enrichment.subject == "source")
+        _candidates(backend(session)),
+        {
+            "keys": keys,
+            "source_id": story.source_id,
+            "since": story.first_seen_at - window,
+            "until": story.first_seen_at + window,
+        },
     ).all()
+    PRINTS.put(story.input_hash, print_)
     matches = [
-        other for other, story in candidates if same_story(print_, StoryPrint.from_json(story))
+        other
+        for other, input_hash, stored in candidates
+        if same_story(print_, PRINTS.get(input_hash, stored))
     ]
-    insert_pairs(session, "story_bands", "band_key", keys, "article_id", article.id)
+    insert_pairs(session, "story_bands", "band_key", keys, "article_id", story.article_id)
     clusters: set[int] = set()
     if matches:  # a story alone keeps its own id: nobody else can see it before the commit
         serialise(session, "story-clusters")
-        rows = session.execute(
-            select(Enrichment.article_id, Enrichment.cluster_id).where(
-                Enrichment.subject == "source", Enrichment.article_id.in_(matches)
-            )
-        )
+        rows = session.execute(_CLUSTERS, {"matches": matches})
         clusters = {cluster or other for other, cluster in rows}
-    cluster_id = min(clusters | {article.id})
+    cluster_id = min(clusters | {story.article_id})
     stale = clusters - {cluster_id}
     if stale:  # this story joins clusters that were apart: they become one
-        session.execute(
-            update(Enrichment)
-            .where(Enrichment.subject == "source", Enrichment.cluster_id.in_(stale))
-            .values(cluster_id=cluster_id)
-        )
-    enrichment.cluster_id = cluster_id
+        session.execute(_MERGE, {"stale": sorted(stale), "cluster": cluster_id})
     if matches:
         log.info(
             "duplicate_story",
-            article_id=article.id,
+            article_id=story.article_id,
             duplicates=sorted(matches),
             cluster_id=cluster_id,
             candidates=len(candidates),
         )
+    return cluster_id

@@ -11,14 +11,23 @@ import datetime as dt
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from shared.db import insert_pairs, one_of
 from shared.domain.states import ArticleState
 from shared.enrichment.keywords import normalise_keyword
-from shared.models import Article, ArticleRevision, ArticleTerm, Enrichment, Source, Translation
+from shared.models import (
+    Article,
+    ArticleRevision,
+    ArticleTerm,
+    Enrichment,
+    Source,
+    Translation,
+    table_of,
+)
 
 RELATED_LIMIT = 8
 # A term on more articles than this says nothing about which (every story names Syria).
@@ -26,6 +35,8 @@ MAX_TERM_ARTICLES = 5000
 MAX_ROWS = 5000  # candidate rows read for one article, newest first
 # An entity shared says more than a keyword shared.
 WEIGHTS = {"e": 2.0, "k": 1.0}
+TERMS = table_of(ArticleTerm)
+_DELETE_TERMS = delete(TERMS).where(TERMS.c.article_id == bindparam("article_id"))
 
 
 @dataclass(frozen=True)
@@ -55,7 +66,16 @@ def keyword_term(normalised: str) -> str:
     return f"k:{normalised}"[:200]  # the column's length
 
 
-def terms_of(enrichments: Iterable[Enrichment]) -> set[str]:
+class Termed(Protocol):
+    """What terms are read from: an enrichment row, or the enricher's copy of one."""
+
+    @property
+    def entities(self) -> dict[str, Any]: ...
+    @property
+    def keywords(self) -> list[Any]: ...
+
+
+def terms_of(enrichments: Iterable[Termed]) -> set[str]:
     terms: set[str] = set()
     for enrichment in enrichments:
         mentions = enrichment.entities.get("mentions", {})
@@ -72,9 +92,13 @@ def enrichments_of(session: Session, article_id: int) -> dict[str, Enrichment]:
     }
 
 
-def index_terms(session: Session, article_id: int, enrichments: Iterable[Enrichment]) -> None:
-    """The article's terms, from its enrichment rows (all of them), replaced."""
-    session.execute(delete(ArticleTerm).where(ArticleTerm.article_id == article_id))
+def index_terms(
+    session: Session, article_id: int, enrichments: Iterable[Termed], replace: bool = True
+) -> None:
+    """The article's terms, from its enrichment rows (all of them), replaced (`replace=False`:
+    the article has none yet, being enriched for the first time)."""
+    if replace:
+        session.execute(_DELETE_TERMS, {"article_id": article_id})
     terms = sorted(terms_of(enrichments))
     insert_pairs(session, "article_terms", "term", terms, "article_id", article_id)
 

@@ -1,7 +1,7 @@
 """ORM models (SQLAlchemy 2). Importing this package registers every table on Base.metadata."""
 
 from shared.models.articles import Article, ArticleRevision, Translation, WorkflowEntry
-from shared.models.base import MAX_ID, Base, utcnow
+from shared.models.base import MAX_ID, Base, table_of, utcnow
 from shared.models.enrichment import ArticleTerm, Enrichment, StoryBand
 from shared.models.outbox import EventReceipt, OutboxEvent
 from shared.models.people import ApiToken, User
@@ -28,5 +28,6 @@ __all__ = [
     "Translation",
     "User",
     "WorkflowEntry",
+    "table_of",
     "utcnow",
 ]

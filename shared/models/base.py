@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, Table, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -62,3 +62,10 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSONType,
         list[Any]: JSONType,
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for Core statements (no ORM objects to load, track and flush)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
