@@ -36,7 +36,7 @@ from shared import metrics
 from shared.db import Database
 from shared.models import FeedDocument, Partner
 from shared.publishing import feeds
-from shared.ratelimit import Limiter
+from shared.ratelimit import LocalWindow
 from shared.security import hash_token
 from shared.settings import Settings
 from shared.uow import UnitOfWork
@@ -160,7 +160,7 @@ class FeedServer:
         self.cache: FeedCache = api.state.feed_cache
         self.database: Database = api.state.database
         self.settings: Settings = api.state.settings
-        self.limiter: Limiter | None = api.state.feeds_limiter
+        self.limiter: LocalWindow | None = api.state.feeds_limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
