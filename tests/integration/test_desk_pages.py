@@ -155,6 +155,11 @@ def test_the_preview_is_the_renderers_output_with_attribution_and_disclaimer(
     assert "<script>alert(1)</script>" not in page
     article = browser.get(f"{web.url}/articles/{article_id}", timeout=10).text
     assert "<script>alert(1)</script>" not in article
+    # Once translated, the desk lists the English title, the source's under it.
+    desk = browser.get(f"{web.url}/desk", timeout=10).text
+    assert 'lang="en">Shelling in Jasim</a>' in desk
+    listed = browser.get(f"{web.url}/api/v1/articles", timeout=10).json()["items"]
+    assert [a["translated_title"] for a in listed] == ["Shelling in Jasim"]
 
 
 def test_the_desk_filters_and_lists_what_needs_attention(

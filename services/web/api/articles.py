@@ -64,8 +64,9 @@ Number = Annotated[int, Path(ge=1, le=1_000_000)]
 
 
 def _summary(
-    article: Article, source: Source, title: str | None, assignee: str | None
-) -> dict[str, Any]:
+    article: Article, source: Source, title: str | None, assignee: str | None,
+    translated: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     return {
         "id": article.id,
         "source": SourceRef(id=source.id, name=source.name),
@@ -79,6 +80,7 @@ def _summary(
         "source_revised": article.source_revised,
         "assignee": assignee,
         "lock_version": article.lock_version,
+        "translated_title": translated,
     }
 
 
@@ -104,7 +106,7 @@ def list_articles(
     assignee_user = aliased(User)
     translation = aliased(Translation)
     stmt = (
-        select(Article, Source, ArticleRevision.title, assignee_user.username)
+        select(Article, Source, ArticleRevision.title, assignee_user.username, translation.title)
         .join(Source, Source.id == Article.source_id)
         .outerjoin(ArticleRevision, ArticleRevision.id == Article.current_revision_id)
         .outerjoin(translation, translation.id == Article.current_translation_id)
@@ -139,7 +141,7 @@ def list_articles(
     if after is not None:
         stmt = stmt.where(Article.id < after)
     rows = uow.session.execute(stmt).all()
-    items = [ArticleSummary(**_summary(a, s, t, u)) for a, s, t, u in rows[:limit]]
+    items = [ArticleSummary(**_summary(a, s, t, u, tt)) for a, s, t, u, tt in rows[:limit]]
     next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
     return Page(items=items, next_cursor=next_cursor)
 
@@ -377,6 +379,7 @@ def article_detail(uow: UoW, article_id: int, user: User) -> ArticleDetail:
             source,
             revision.title if revision else None,
             assignee.username if assignee else None,
+            translation.title if translation else None,
         ),
         revision=RevisionOut.model_validate(revision) if revision else None,
         revisions=int(revisions or 0),

@@ -120,6 +120,7 @@ class ArticleSummary(Out):
     source_revised: bool
     assignee: str | None
     lock_version: int
+    translated_title: str | None = None  # the current translation's, once there is one
 
 
 class TranslationSummary(Out):
