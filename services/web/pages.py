@@ -10,6 +10,7 @@ the desk cannot do, and buttons are shown from the API's `allowed_actions`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
+from sqlalchemy import select
 
 from shared import __version__
 from shared.admin import destinations as destination_ops
@@ -29,7 +31,7 @@ from shared.editorial import desk
 from shared.enrichment import entities
 from shared.errors import CrossfeedError
 from shared.html import sanitize_html
-from shared.models import MAX_ID, User
+from shared.models import MAX_ID, Source, User
 from shared.publishing import render
 from shared.settings import Settings
 from shared.status import article_counts, source_health
@@ -156,25 +158,16 @@ def login(
     if not expected or not secrets.compare_digest(expected, csrf):
         return _page(request, "login.html", None, status=400, next=target, login_csrf=csrf,
                      error="The form expired; please sign in again.")  # fmt: skip
-    wait = session.sign_in_refused(request, username)
-    if wait is not None:
-        minutes = max(1, round(wait / 60))
+    try:
+        _, token, expires_at = session.sign_in(request, username, password)
+    except session.TooManySignIns as too_many:
+        minutes = max(1, round(too_many.wait / 60))
         refused = _page(request, "login.html", None, status=429, next=target, login_csrf=csrf,
                         username=username, error=f"Too many failed sign-ins. Try again in "
                         f"{minutes} minute{'s' if minutes > 1 else ''}.")  # fmt: skip
-        refused.headers["Retry-After"] = str(wait)
+        refused.headers["Retry-After"] = str(too_many.wait)
         return refused
-    database = request.app.state.database
-    try:
-        with UnitOfWork(database, read_only=True) as reader:
-            user_id = user_ops.check_password(reader, username, password)
-        with UnitOfWork(database) as uow:
-            _, token, expires_at = user_ops.issue_login_token(
-                uow, user_id, dt.timedelta(hours=settings.login_token_hours)
-            )
-            uow.commit()
     except CrossfeedError:
-        session.sign_in_failed(request, username)
         return _page(request, "login.html", None, status=401, next=target, login_csrf=csrf,
                      username=username, error="Wrong username or password.")  # fmt: skip
     response = RedirectResponse(target, status_code=303)
@@ -241,8 +234,9 @@ def desk_page(
         query=lambda **changes: urlencode(
             {k: v for k, v in {**active, **changes}.items() if v is not None}
         ),
-        sources=[(s.id, s.name) for s in source_health(uow.database)],
-        places=_governorates(settings),
+        # The filter's choices only: source_health would count every source's articles.
+        sources=uow.session.execute(select(Source.id, Source.name).order_by(Source.name)).all(),
+        places=_governorates(tuple(settings.gazetteer_files)),
     )
 
 
@@ -299,8 +293,9 @@ def admin_page(request: Request, uow: UoW, user: DeskUser) -> Response:
     )
 
 
-def _governorates(settings: Settings) -> list[tuple[str, str]]:
-    gazetteer = entities.default(tuple(settings.gazetteer_files))
+@functools.cache
+def _governorates(gazetteer_files: tuple[Path, ...]) -> list[tuple[str, str]]:
+    gazetteer = entities.default(gazetteer_files)
     return sorted(
         ((entity_id, entry.en) for entity_id, (_, entry) in gazetteer.entries.items()
          if getattr(entry, "kind", None) == "governorate"),

@@ -17,13 +17,19 @@ shared/ratelimit.py), for the form and for `POST /api/v1/login` alike.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 
 from fastapi import Request, Response
 
+from shared.admin import users as user_ops
+from shared.db import Database
+from shared.errors import Unauthorized
+from shared.models import User
 from shared.ratelimit import Limiter
 from shared.settings import Settings
+from shared.uow import UnitOfWork
 
 COOKIE = "cf_session"
 LOGIN_COOKIE = "cf_login"  # the login form's own double-submit token, before any session
@@ -64,6 +70,35 @@ def clear_session(response: Response, settings: Settings) -> None:
 def client_address(request: Request) -> str:
     """The client's address (the proxy's X-Forwarded-For when uvicorn trusts the proxy)."""
     return request.client.host if request.client else "unknown"
+
+
+class TooManySignIns(Exception):
+    def __init__(self, wait: int) -> None:
+        self.wait = wait  # seconds, for Retry-After
+
+
+def sign_in(request: Request, username: str, password: str) -> tuple[User, str, dt.datetime]:
+    """The user, a new expiring token and its end, for a right name and password: the form's
+    and `POST /api/v1/login`'s one path. TooManySignIns while this name or address failed too
+    often; Unauthorized (counted as a failure) otherwise. The password is checked (argon2,
+    tens of milliseconds) before any write lock is taken; the token is issued in a short one."""
+    wait = sign_in_refused(request, username)
+    if wait is not None:
+        raise TooManySignIns(wait)
+    settings: Settings = request.app.state.settings
+    database: Database = request.app.state.database
+    try:
+        with UnitOfWork(database, read_only=True) as reader:
+            user_id = user_ops.check_password(reader, username, password)
+    except Unauthorized:
+        sign_in_failed(request, username)
+        raise
+    with UnitOfWork(database) as uow:
+        issued = user_ops.issue_login_token(
+            uow, user_id, dt.timedelta(hours=settings.login_token_hours)
+        )
+        uow.commit()
+        return issued
 
 
 def sign_in_refused(request: Request, username: str) -> int | None:

@@ -67,7 +67,9 @@ def test_a_publication_reaches_the_webhook_through_the_real_pipeline(
     wait_for(lambda: len(server.hits("/hook")) == 2, timeout=60, what="the withdrawal")
     types = [json.loads(r.body)["type"] for r in server.hits("/hook")]
     assert types == ["article.published", "article.withdrawn"]
-    assert [d.state for d in _deliveries(pg_database)] == [DeliveryState.DELIVERED] * 2
+    # The receiver has its answer before the worker records it: wait for the record.
+    wait_for(lambda: [d.state for d in _deliveries(pg_database)] == [DeliveryState.DELIVERED] * 2,
+             timeout=30, what="both deliveries recorded as delivered")  # fmt: skip
 
 
 def test_a_publisher_killed_mid_send_loses_nothing(

@@ -65,7 +65,7 @@ def desk(
     )  # fmt: skip
     server.route("/hook", Reply(204))
     with UnitOfWork(pg_database) as uow:
-        for name, role in (("tara", Role.TRANSLATOR), ("eddie", Role.EDITOR)):
+        for name, role in (("tara", Role.TRANSLATOR), ("eddie", Role.EDITOR), ("ada", Role.ADMIN)):
             create_user(uow, UserCreate(username=name, role=role, password=PASSWORD,
                                         display_name=name.title()))  # fmt: skip
         add_destination(uow, settings, DestinationCreate(
@@ -239,9 +239,6 @@ def _violations(page: Page) -> list[str]:
 
 
 def test_every_page_passes_axe_for_wcag_2_aa(desk: Desk, browser: Browser) -> None:
-    with UnitOfWork(desk.database) as uow:
-        create_user(uow, UserCreate(username="ada", role=Role.ADMIN, password=PASSWORD))
-        uow.commit()
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     try:
         page = context.new_page()
@@ -267,9 +264,6 @@ def test_every_page_passes_axe_for_wcag_2_aa(desk: Desk, browser: Browser) -> No
 def test_an_admin_adds_a_partner_whose_token_is_shown_once_and_opens_its_feed(
     desk: Desk, browser: Browser
 ) -> None:
-    with UnitOfWork(desk.database) as uow:
-        create_user(uow, UserCreate(username="ada", role=Role.ADMIN, password=PASSWORD))
-        uow.commit()
     context = browser.new_context()
     try:
         page = sign_in(context, desk, "ada")
@@ -325,9 +319,6 @@ def test_a_revised_source_shows_what_the_outlet_changed(
 def test_an_admin_pauses_resumes_and_polls_a_source_and_adds_a_webhook(
     desk: Desk, browser: Browser
 ) -> None:
-    with UnitOfWork(desk.database) as uow:
-        create_user(uow, UserCreate(username="ada", role=Role.ADMIN, password=PASSWORD))
-        uow.commit()
     context = browser.new_context()
     try:
         page = sign_in(context, desk, "ada")

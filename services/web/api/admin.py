@@ -10,15 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from services.web import session
 from services.web.api.schemas import Out, UserOut
-from services.web.deps import ReadingUoW, UoW, get_settings, require
+from services.web.deps import UoW, get_settings, require
 from shared.admin import destinations as destination_ops
 from shared.admin import partners as partner_ops
 from shared.admin import users as user_ops
 from shared.domain.states import Role
-from shared.errors import Unauthorized
 from shared.models import MAX_ID, User
 from shared.settings import Settings
-from shared.uow import UnitOfWork
 
 router = APIRouter(tags=["admin"])
 Admin = Annotated[User, Depends(require(Role.ADMIN))]
@@ -82,25 +80,16 @@ class LoginOut(BaseModel):
 
 
 @router.post("/login", response_model=LoginOut)
-def login(request: Request, body: LoginIn, reader: ReadingUoW, settings: AppSettings) -> LoginOut:
+def login(request: Request, body: LoginIn) -> LoginOut:
     """Exchange a username and password for an API token that expires (the web UI's login).
     A wrong name and a wrong password get the same 401. The password is checked (argon2, tens
     of milliseconds) before any write lock is taken; the token is then issued in a short one."""
-    wait = session.sign_in_refused(request, body.username)
-    if wait is not None:
-        raise HTTPException(429, f"too many failed sign-ins; try again in {wait} s",
-                            headers={"Retry-After": str(wait)})  # fmt: skip
     try:
-        user_id = user_ops.check_password(reader, body.username, body.password)
-    except Unauthorized:
-        session.sign_in_failed(request, body.username)
-        raise
-    with UnitOfWork(reader.database) as uow:
-        user, token, expires_at = user_ops.issue_login_token(
-            uow, user_id, dt.timedelta(hours=settings.login_token_hours)
-        )
-        uow.commit()
-        return LoginOut(token=token, expires_at=expires_at, user=UserOut.model_validate(user))
+        user, token, expires_at = session.sign_in(request, body.username, body.password)
+    except session.TooManySignIns as refused:
+        raise HTTPException(429, f"too many failed sign-ins; try again in {refused.wait} s",
+                            headers={"Retry-After": str(refused.wait)}) from None  # fmt: skip
+    return LoginOut(token=token, expires_at=expires_at, user=UserOut.model_validate(user))
 
 
 @router.get("/users", response_model=list[UserAdminOut])
