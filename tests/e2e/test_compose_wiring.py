@@ -11,66 +11,24 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from shared.db import Database
-from tests.conftest import REDIS_URL, SECRET, truncate_all
+from tests.conftest import REDIS_URL, truncate_all
 from tests.support.api import Api
+from tests.support.compose import APP_SERVICES, COMPOSE, INFRA, OPTIONAL, ROOT, command, service_env
 from tests.support.feeds import Item, rss
 from tests.support.httpserver import LocalServer, Reply
 from tests.support.processes import Processes, run
+from tests.support.servers import free_port
 from tests.support.wait import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
-INFRA = {"postgres", "redis"}
-# Third-party services behind a profile, off unless asked for (machine translation).
-OPTIONAL = {"libretranslate"}
-APP_SERVICES = sorted(set(COMPOSE["services"]) - INFRA - OPTIONAL)
-# What `.env` provides in production; the values here only have to be valid.
-COMPOSE_VARIABLES = {"CROSSFEED_SECRET_KEY": SECRET, "POSTGRES_PASSWORD": "unused-locally"}
-_VARIABLE = re.compile(r"\$\{(\w+)(?::([?-])([^}]*))?\}")
-
 pytestmark = pytest.mark.e2e
-
-
-def interpolate(value: str, variables: dict[str, str]) -> str:
-    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} substitution."""
-
-    def replace(match: re.Match[str]) -> str:
-        name, kind, arg = match.group(1), match.group(2), match.group(3)
-        if variables.get(name):
-            return variables[name]
-        if kind == "-":
-            return arg
-        raise AssertionError(f"compose needs {name}: {arg}")
-
-    return _VARIABLE.sub(replace, value)
-
-
-def service_env(name: str) -> dict[str, str]:
-    raw = COMPOSE["services"][name].get("environment", {})
-    return {key: interpolate(str(value), COMPOSE_VARIABLES) for key, value in raw.items()}
-
-
-def command(name: str) -> list[str]:
-    argv = [str(part) for part in COMPOSE["services"][name]["command"]]
-    assert argv[0] == "crossfeed", f"{name} does not run the crossfeed command"
-    return argv[1:]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_the_compose_file_is_wired_as_documented() -> None:

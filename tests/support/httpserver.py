@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +22,10 @@ class Reply:
     delay: float = 0.0
     # No Content-Length: the body ends when the server closes the connection.
     close_delimited: bool = False
+    # A body made as it is sent (one as large as a gibibyte, never held in memory): a
+    # function giving its pieces, and the Content-Length to announce (None: close-delimited).
+    stream: Callable[[], Iterator[bytes]] | None = None
+    stream_length: int | None = None
 
 
 Route = Reply | Callable[["Request"], Reply]
@@ -99,9 +103,11 @@ class LocalServer:
                 if reply.delay:
                     time.sleep(reply.delay)
                 self.send_response(reply.status)
-                if reply.close_delimited:
+                if reply.close_delimited or (reply.stream and reply.stream_length is None):
                     headers = {"Connection": "close", **reply.headers}
                     self.close_connection = True
+                elif reply.stream:
+                    headers = {"Content-Length": str(reply.stream_length), **reply.headers}
                 else:
                     headers = {"Content-Length": str(len(reply.body)), **reply.headers}
                 for name, value in headers.items():
@@ -110,7 +116,10 @@ class LocalServer:
                 if self.command == "HEAD" or reply.status == 304:
                     return
                 try:
-                    if reply.chunk_size:
+                    if reply.stream:
+                        for piece in reply.stream():
+                            self.wfile.write(piece)
+                    elif reply.chunk_size:
                         for start in range(0, len(reply.body), reply.chunk_size):
                             self.wfile.write(reply.body[start : start + reply.chunk_size])
                             self.wfile.flush()

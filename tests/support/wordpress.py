@@ -8,6 +8,7 @@ import fcntl
 import functools
 import json
 import subprocess
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +35,17 @@ class WordPressSite:
 
     def get(self, route: str, **query: str) -> Any:
         """A REST read as the site's admin (the test's own look at the site)."""
-        params = "".join(f"&{k}={v}" for k, v in query.items())
+        return self._call("GET", route, **query)
+
+    def delete(self, route: str) -> Any:
+        """Delete for good (not to the trash): a test cleaning up what it made."""
+        return self._call("DELETE", route, force="true")
+
+    def _call(self, method: str, route: str, **query: str) -> Any:
+        params = "".join(f"&{k}={urllib.parse.quote(v)}" for k, v in query.items())
         request = urllib.request.Request(
             f"{self.url}/?rest_route=/wp/v2/{route}{params}",
+            method=method,
             headers={"Authorization": "Basic " + base64.b64encode(self.secret.encode()).decode()},
         )
         try:
