@@ -107,15 +107,18 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_create_missing_queues": False,
         "enable_utc": True,
         "timezone": "UTC",
+        # Celery's consumer with a Redis reconnection fixed (shared/worker.py).
+        "worker_consumer": "shared.worker:Consumer",
         "beat_schedule": beat_schedule(settings),
         # Beat wakes at least once per sweep interval (and so renews RedBeat's lock in time).
         "beat_max_loop_interval": min(settings.poll_sweep_seconds, settings.review_sweep_seconds),
     }
     if redis:
         # One beat only: RedBeat holds a lock in Redis, so a second beat (a scaled or restarted
-        # container) waits instead of sending every scheduled task twice.
+        # container) waits instead of sending every scheduled task twice; ours also takes the
+        # lock back when Redis loses it (shared/beat.py).
         config.update(
-            beat_scheduler="redbeat.RedBeatScheduler",
+            beat_scheduler="shared.beat:Scheduler",
             redbeat_redis_url=broker_url,
             redbeat_key_prefix=f"{settings.redis_prefix}redbeat:",
             # The lock outlives five beat ticks: a beat that dies is replaced that much later.
