@@ -27,19 +27,24 @@ from dataclasses import dataclass, field
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import parse_qs
 
+import structlog
 from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from shared import metrics
-from shared.db import Database
+from shared.db import TRANSIENT_ERRORS, Database
 from shared.models import FeedDocument, Partner
 from shared.publishing import feeds
 from shared.ratelimit import LocalWindow
 from shared.security import hash_token
 from shared.settings import Settings
 from shared.uow import UnitOfWork
+
+from .problems import RETRY_AFTER_SECONDS
+
+log = structlog.get_logger(__name__)
 
 PREFIX = "/feeds/"
 ROUTE = "/feeds/{slug}/{file}"  # the metrics label
@@ -99,6 +104,15 @@ class FeedCache:
         fresh, view = self.cached_partner(token_hash)
         if fresh:
             return view
+        try:
+            return self._read_partner(database, token_hash)
+        except TRANSIENT_ERRORS:
+            # The database is away (a restart): what this process knew still answers.
+            if token_hash in self.partners:
+                return self.partners[token_hash][1]
+            raise
+
+    def _read_partner(self, database: Database, token_hash: str) -> PartnerView | None:
         with UnitOfWork(database, read_only=True) as uow:
             row = uow.session.scalar(select(Partner).where(Partner.token_hash == token_hash))
             view = (
@@ -117,6 +131,17 @@ class FeedCache:
         cached = self.cached_document(key)
         if cached is not None:
             return cached
+        try:
+            return self._read_document(database, settings, partner_id, fmt)
+        except TRANSIENT_ERRORS:
+            if key in self.documents:  # stale, but what partners saw a moment ago
+                return self.documents[key][1]
+            raise
+
+    def _read_document(
+        self, database: Database, settings: Settings, partner_id: int, fmt: str
+    ) -> Document:
+        key = (partner_id, fmt)
         with UnitOfWork(database, read_only=True) as uow:
             stored = uow.session.get(FeedDocument, key)
             document = _document(stored) if stored is not None else None
@@ -146,7 +171,7 @@ def _problem(status: int, title: str, retry_after: int = 0) -> tuple[int, Header
         headers.append((b"www-authenticate", b"Bearer"))
     elif status == 405:
         headers.append((b"allow", b"GET, HEAD"))
-    elif status == 429:
+    elif status in (429, 503):
         headers.append((b"retry-after", str(retry_after).encode()))
     return status, headers, body
 
@@ -166,7 +191,12 @@ class FeedServer:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
             await self.app(scope, receive, send)
             return
-        status, headers, body = await self.answer(scope)
+        try:
+            status, headers, body = await self.answer(scope)
+        except TRANSIENT_ERRORS as exc:  # nothing cached to fall back on
+            log.warning("database_unavailable", path=scope["path"], error=str(exc)[:300])
+            status, headers, body = _problem(503, "the database is not answering; try again "
+                                             "shortly", RETRY_AFTER_SECONDS)  # fmt: skip
         metrics.HTTP_REQUESTS.labels(ROUTE, str(status)).inc()
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body",

@@ -10,11 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from shared.db import TRANSIENT_ERRORS
 from shared.errors import CrossfeedError
 
 log = structlog.get_logger(__name__)
 
 PROBLEM = "application/problem+json"
+# What a client is told to wait when the database is restarting or busy.
+RETRY_AFTER_SECONDS = 5
 
 
 def problem(
@@ -54,6 +57,17 @@ def install(app: FastAPI) -> None:
             str(exc.detail) if exc.detail else None,
             headers=dict(exc.headers or {}),
         )
+
+    async def _database_away(request: Request, exc: Exception) -> JSONResponse:
+        # A restart or failover of the database: nothing was changed, the client can retry.
+        log.warning("database_unavailable", path=request.url.path, error=str(exc)[:300])
+        return problem(
+            503, "Service unavailable", "the database is not answering; try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )  # fmt: skip
+
+    for error in TRANSIENT_ERRORS:
+        app.add_exception_handler(error, _database_away)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
