@@ -51,7 +51,7 @@ def subscribe(database: Database, client: SafeClient, settings: Settings, source
         )
         if not 200 <= answer.status < 300:
             # A hub's error page may repeat the form: the secret must not be kept or logged.
-            shown = redact(answer.body[:200].decode("utf-8", "replace"), form["hub.secret"])
+            shown = redact(repr(answer.body[:200]), form["hub.secret"])
             error = f"the hub answered HTTP {answer.status}: {shown}"
     except FetchError as exc:
         error = f"cannot reach the hub: {exc}"
