@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint services bench lock clean
+.PHONY: run test lint audit services bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ run: $(VENV)/.run
 
 ## make test: install what the tests need, start PostgreSQL, Redis and a WordPress on 127.0.0.1
 ## if absent, run every check
-test: $(VENV)/.test services lint
+test: $(VENV)/.test services lint audit
 	$(BIN)/pytest -n auto --dist loadgroup
 
 lint: $(VENV)/.test
@@ -32,6 +32,11 @@ lint: $(VENV)/.test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	scripts/check-compose.sh
+
+## make audit: the pinned dependencies (constraints.txt: what make and the Dockerfile install)
+## against PyPI's vulnerability advisories; fails on a known one, and when it cannot read them
+audit: $(VENV)/.test
+	$(BIN)/python scripts/audit.py constraints.txt
 
 services:
 	scripts/ensure-services.sh

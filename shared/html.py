@@ -1,4 +1,5 @@
-"""The HTML allow-list. Every path that stores HTML (ingest, translation save) goes through here."""
+"""The HTML allow-list. Every path that stores HTML (ingest, translation save) goes through here,
+and every text field that may arrive with markup (titles, deks, authors) through plain_text."""
 
 from __future__ import annotations
 
@@ -64,6 +65,12 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
         url_relative=relative,
         link_rel="noopener noreferrer nofollow",
     ).strip()
+
+
+def plain_text(fragment: str) -> str:
+    """A field that holds no markup (titles, deks, names): tags go, and scripts and styles
+    with their content; entities become characters; whitespace collapsed."""
+    return to_text(sanitize_html(fragment)) if "<" in fragment else to_text(fragment)
 
 
 def nesting_depth(fragment: str) -> int:

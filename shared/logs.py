@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 from typing import Any
+from urllib.parse import unquote_plus
 
 import structlog
 
@@ -62,19 +63,27 @@ def configure_logging(settings: Settings, service: str) -> None:
 
 
 class RedactTokens(logging.Filter):
-    """Partners may pass their feed token in the URL (`?token=`): the access log must not
-    keep it."""
+    """Secrets that travel in URLs stay out of the access log: a partner's feed token
+    (`?token=`, however its name is percent-encoded: the feed server decodes it) and a WebSub
+    callback's token (`/websub/<token>`)."""
 
-    PATTERN = re.compile(r"([?&]token=)[^&\s\"]*")
+    PARAMETER = re.compile(r"([?&;])([^=&;\s\"]*)=([^&;\s\"]*)")
+    CALLBACK = re.compile(r"(/websub/)[^/?#\s\"]+")
+
+    @classmethod
+    def redact(cls, line: str) -> str:
+        def parameter(match: re.Match[str]) -> str:
+            if unquote_plus(match.group(2)).strip().lower() != "token":
+                return match.group(0)
+            return f"{match.group(1)}{match.group(2)}=[redacted]"
+
+        return cls.CALLBACK.sub(r"\1[redacted]", cls.PARAMETER.sub(parameter, line))
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                for a in record.args
-            )
+            record.args = tuple(self.redact(a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
-            record.msg = self.PATTERN.sub(r"\1[redacted]", record.msg)
+            record.msg = self.redact(record.msg)
         return True
 
 

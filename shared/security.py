@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 
@@ -36,3 +37,22 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+REDACTED = "[redacted]"
+
+
+def redact(text: str, *secrets_: str | None) -> str:
+    """`text` with each secret removed, in every form an error message could echo it: whole,
+    each space-separated part, the password of `user:password`, and Basic auth's base64."""
+    forms: set[str] = set()
+    for secret in secrets_:
+        if not secret:
+            continue
+        for part in {secret, *secret.split()}:
+            forms |= {part, base64.b64encode(part.encode()).decode()}
+            if ":" in part:
+                forms.add(part.partition(":")[2])
+    for form in sorted((f for f in forms if len(f) >= 6), key=len, reverse=True):
+        text = text.replace(form, REDACTED)
+    return text

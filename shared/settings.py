@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(8000, ge=1, le=65535)
     public_url: str = ""  # empty: http://{web_host}:{web_port}
+    # The largest request body: a translation of 1,000,000 characters fits even with every
+    # character JSON-escaped (\uXXXX, 6 bytes).
+    web_max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
 
     # Logging and metrics
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -19,6 +19,7 @@ from shared.feeds.parse import FeedParseError
 from shared.http import FetchError, SafeClient
 from shared.logs import bind_context
 from shared.models import PushedDocument, Source, utcnow
+from shared.security import redact
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
@@ -49,7 +50,9 @@ def subscribe(database: Database, client: SafeClient, settings: Settings, source
             max_bytes=64 * 1024,
         )
         if not 200 <= answer.status < 300:
-            error = f"the hub answered HTTP {answer.status}: {answer.body[:200]!r}"
+            # A hub's error page may repeat the form: the secret must not be kept or logged.
+            shown = redact(repr(answer.body[:200]), form["hub.secret"])
+            error = f"the hub answered HTTP {answer.status}: {shown}"
     except FetchError as exc:
         error = f"cannot reach the hub: {exc}"
     with UnitOfWork(database) as uow:

@@ -18,6 +18,7 @@ from shared.models import Destination, Partner
 from shared.publishing import feeds, ledger
 from shared.publishing.ledger import Claimed
 from shared.publishing.render import NotPublished, PublishedArticle, render
+from shared.security import redact
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
@@ -91,11 +92,12 @@ def deliver(
     try:
         remote_id = sender(client, target, claimed, article)
     except DeliveryFailed as exc:
-        return _record_failure(database, settings, claimed, exc)
-    except Exception as exc:
-        log.exception("delivery_send_failed", delivery_id=claimed.id)
+        return _record_failure(database, settings, claimed, _without_secret(exc, target))
+    except Exception as exc:  # noqa: BLE001 - recorded; logged without a traceback that may hold credentials
+        log.error("delivery_send_failed", delivery_id=claimed.id,
+                  error=redact(f"{type(exc).__name__}: {exc}", target.secret))  # fmt: skip
         failure = DeliveryFailed(f"unexpected error: {type(exc).__name__}: {exc}")
-        return _record_failure(database, settings, claimed, failure)
+        return _record_failure(database, settings, claimed, _without_secret(failure, target))
     with UnitOfWork(database) as uow:
         recorded = ledger.delivered(uow.session, claimed, remote_id)
         uow.commit()
@@ -103,6 +105,16 @@ def deliver(
              destination_id=claimed.destination_id, remote_id=remote_id,
              attempt=claimed.attempt)  # fmt: skip
     return "delivered" if recorded else None
+
+
+def _without_secret(failure: DeliveryFailed, target: Target) -> DeliveryFailed:
+    """The failure as it may be stored, logged and shown: a site's error page may repeat the
+    request it was sent, credentials included."""
+    message = redact(str(failure), target.secret)
+    if message == str(failure):
+        return failure
+    return DeliveryFailed(message, retry=failure.retry, retry_after=failure.retry_after,
+                          disable=failure.disable)  # fmt: skip
 
 
 def _target(settings: Settings, destination: Destination) -> tuple[Target | None, str | None]:

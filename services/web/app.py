@@ -18,6 +18,7 @@ from shared.settings import Settings, get_settings
 from . import feeds, health, pages, problems, websub
 from .api import admin, articles, deliveries, desk, me, sources
 from .api.storable import storable_input
+from .limits import BodyLimit
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in api_routers:
         app.include_router(router, prefix="/api/v1", dependencies=[Depends(storable_input)])
 
+    app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(RequestMetrics)
     return app
 

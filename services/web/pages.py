@@ -38,7 +38,7 @@ from shared.status import article_counts, source_health
 from shared.uow import UnitOfWork
 
 from . import session
-from .api.articles import article_detail, list_articles
+from .api.articles import ArticleId, article_detail, list_articles
 from .deps import UoW, get_settings
 
 router = APIRouter(include_in_schema=False)
@@ -241,9 +241,7 @@ def desk_page(
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
-def article_page(request: Request, article_id: int, uow: UoW, user: DeskUser) -> Response:
-    if not 1 <= article_id <= MAX_ID:
-        return _page(request, "missing.html", user, status=404, what=f"article {article_id}")
+def article_page(request: Request, article_id: ArticleId, uow: UoW, user: DeskUser) -> Response:
     try:
         article = article_detail(uow, article_id, user)
     except CrossfeedError as exc:
@@ -265,7 +263,7 @@ def article_page(request: Request, article_id: int, uow: UoW, user: DeskUser) ->
 
 @router.get("/articles/{article_id}/preview", response_class=HTMLResponse)
 def preview_page(
-    request: Request, article_id: int, uow: UoW, user: DeskUser, settings: AppSettings
+    request: Request, article_id: ArticleId, uow: UoW, user: DeskUser, settings: AppSettings
 ) -> Response:
     try:
         published = render.preview(uow.session, settings, article_id)

@@ -50,7 +50,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
         title = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-                 429: "Too many requests"}  # fmt: skip
+                 413: "Content too large", 429: "Too many requests"}  # fmt: skip
         return problem(
             exc.status_code,
             title.get(exc.status_code, "Error"),

@@ -6,7 +6,9 @@ of the secret we gave the hub. The protocol logic is shared.websub; this only sp
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -14,10 +16,11 @@ from shared.uow import UnitOfWork
 from shared.websub import receive_content, verify_intent
 
 router = APIRouter(include_in_schema=False)
+Token = Annotated[str, Path(max_length=64)]  # shared.websub gives out 43 characters
 
 
 @router.get("/websub/{token}")
-def verify(token: str, request: Request) -> Response:
+def verify(token: Token, request: Request) -> Response:
     # A GET that writes (the subscription's state): its own writing unit of work.
     with UnitOfWork(request.app.state.database) as uow:
         status, body = verify_intent(uow, token, dict(request.query_params))
@@ -26,7 +29,7 @@ def verify(token: str, request: Request) -> Response:
 
 
 @router.post("/websub/{token}")
-async def content(token: str, request: Request) -> Response:
+async def content(token: Token, request: Request) -> Response:
     settings = request.app.state.settings
     cap = settings.fetch_max_bytes
     declared = request.headers.get("content-length", "")

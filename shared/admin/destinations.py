@@ -9,21 +9,38 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    UrlConstraints,
+    model_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from shared import crypto
 from shared.domain.states import DestinationKind
 from shared.errors import Conflict, Invalid, NotFound
-from shared.models import Destination, Partner
+from shared.models import MAX_ID, Destination, Partner
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 
 Url = Annotated[HttpUrl, UrlConstraints(max_length=2048)]  # the column's width
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+# Non-secret settings of a destination: a few flat, bounded values.
+ConfigKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+ConfigValue = (
+    Annotated[str, StringConstraints(max_length=2000)]
+    | Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
+    | bool
+    | None
+)
+Config = Annotated[dict[ConfigKey, ConfigValue], Field(max_length=50)]
 
 
 def new_webhook_secret() -> str:
@@ -62,9 +79,11 @@ class DestinationCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: DestinationKind
     url: Url
-    config: dict[str, Any] = Field(default_factory=dict, description="non-secret settings")
+    config: Config = Field(default_factory=dict, description="non-secret settings")
     secret: str | None = Field(None, max_length=4096, description="stored encrypted")
-    partner: str | None = Field(None, description="the partner a webhook belongs to (slug)")
+    partner: str | None = Field(
+        None, max_length=64, description="the partner a webhook belongs to (slug)"
+    )
 
     @model_validator(mode="after")
     def _usable_secret(self) -> DestinationCreate:
@@ -78,7 +97,7 @@ class DestinationUpdate(BaseModel):
     enabled: bool | None = None
     disabled_reason: str | None = Field(None, max_length=500)
     url: Url | None = None
-    config: dict[str, Any] | None = None
+    config: Config | None = None
     secret: str | None = Field(None, max_length=4096)
 
 

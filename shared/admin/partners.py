@@ -15,7 +15,7 @@ from shared.uow import UnitOfWork
 
 FeedFormat = Literal["rss", "atom", "jsonfeed", "ninjs"]
 ALL_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "jsonfeed", "ninjs")
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Slug = Annotated[str, StringConstraints(max_length=64, pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 
 
 Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -31,7 +31,7 @@ class PartnerFilters(BaseModel):
     categories: list[Term] = Field(default_factory=list, max_length=200)
     places: list[Term] = Field(default_factory=list, max_length=200)
     keywords: list[Term] = Field(default_factory=list, max_length=200)
-    language: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+    language: str | None = Field(None, max_length=35, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 
 class PartnerCreate(BaseModel):
@@ -39,7 +39,9 @@ class PartnerCreate(BaseModel):
 
     slug: Slug
     name: str = Field(min_length=1, max_length=200)
-    formats: list[FeedFormat] = Field(default_factory=lambda: list(ALL_FORMATS))
+    formats: list[FeedFormat] = Field(
+        default_factory=lambda: list(ALL_FORMATS), max_length=len(ALL_FORMATS)
+    )
     filters: PartnerFilters = Field(default_factory=PartnerFilters)
 
 
@@ -66,7 +68,7 @@ class PartnerUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str | None = Field(None, min_length=1, max_length=200)
-    formats: list[FeedFormat] | None = None
+    formats: list[FeedFormat] | None = Field(None, max_length=len(ALL_FORMATS))
     filters: PartnerFilters | None = None
     active: bool | None = Field(None, description="false: every feed of the partner answers 401")
 

@@ -15,12 +15,15 @@ from shared.errors import Conflict, Invalid, NotFound
 from shared.models import Source, utcnow
 from shared.uow import UnitOfWork
 
-LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+LanguageTag = Annotated[
+    str, StringConstraints(max_length=35, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+]
+MAX_URL = 2048  # the columns' width
 
 
 def check_http_url(value: str) -> str:
     value = value.strip()
-    if not value.lower().startswith(("http://", "https://")) or len(value) > 2048:
+    if not value.lower().startswith(("http://", "https://")) or len(value) > MAX_URL:
         raise ValueError("must be an http(s) URL of at most 2048 characters")
     return value
 
@@ -46,11 +49,11 @@ class SourceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=200)
-    url: str = Field(description="The feed URL (RSS, Atom or JSON Feed)")
+    url: str = Field(max_length=MAX_URL, description="The feed URL (RSS, Atom or JSON Feed)")
     language: LanguageTag = "ar"
     interval_minutes: int | None = Field(None, ge=1, le=24 * 60)
     attribution: str | None = Field(None, max_length=300, description=ATTRIBUTION_HELP)
-    site_url: str | None = None
+    site_url: str | None = Field(None, max_length=MAX_URL)
     full_text: bool = Field(False, description="Fetch each new article's page (summary-only feeds)")
 
     _url = field_validator("url")(check_http_url)

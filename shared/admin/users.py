@@ -15,7 +15,9 @@ from shared.models import ApiToken, User, utcnow
 from shared.security import hash_password, hash_token, new_token, token_prefix, verify_password
 from shared.uow import UnitOfWork
 
-Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+Username = Annotated[
+    str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+]
 
 
 class UserCreate(BaseModel):

@@ -22,7 +22,7 @@ from shared.domain.events import ArticlePublished, ArticleTransitioned, ArticleW
 from shared.domain.states import ArticleState, Role
 from shared.enrichment import standing
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.html import sanitize_html, to_text
+from shared.html import plain_text, sanitize_html
 from shared.models import Article, ArticleRevision, Translation, User, WorkflowEntry, utcnow
 from shared.settings import Settings
 from shared.translation import Provider
@@ -232,7 +232,7 @@ def _new_version(
     data: TranslationInput,
     now: dt.datetime,
 ) -> Translation:
-    title = to_text(data.title)  # a title is plain text, whatever was sent
+    title = plain_text(data.title)  # a title is plain text, whatever was sent
     if not title:
         raise Invalid("a translation needs a title")
     if len(title) > MAX_TITLE:
@@ -248,7 +248,7 @@ def _new_version(
         article_id=article.id,
         number=(last or 0) + 1,
         title=title,
-        dek=to_text(data.dek),
+        dek=plain_text(data.dek),
         body_html=sanitize_html(data.body_html),  # exactly as ingested HTML is
         translator_id=user.id if user is not None else None,
         machine=data.machine,

@@ -25,7 +25,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from shared.feeds.encoding import to_utf8
-from shared.html import sanitize_html, to_text
+from shared.html import plain_text, sanitize_html, to_text
 
 # Bounds on what one entry may store, so a 2 MB title cannot reach the database.
 MAX_TITLE = 1_000
@@ -131,7 +131,7 @@ _HTML_PAGE = re.compile(rb"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.
 
 def _title(raw: str) -> str:
     """A title is plain text: markup in it goes, scripts with their content."""
-    return _clip(to_text(sanitize_html(raw)) if "<" in raw else to_text(raw), MAX_TITLE)
+    return _clip(plain_text(raw), MAX_TITLE)
 
 
 def _looks_like_json(body: bytes, content_type: str | None) -> bool:
@@ -196,7 +196,7 @@ def _xml_entry(entry: Any, document_url: str) -> ParsedEntry:
         title=_title(_text(entry.get("title"))),
         summary_html=sanitize_html(_clip(_text(entry.get("summary")), MAX_HTML), base),
         content_html=sanitize_html(_clip("\n".join(p for p in content_parts if p), MAX_HTML), base),
-        author=_clip(author, MAX_AUTHOR) or None,
+        author=_clip(plain_text(author), MAX_AUTHOR) or None,
         published_at=_struct_to_utc(
             _own(entry, "published_parsed") or _own(entry, "updated_parsed")
         ),
@@ -271,7 +271,7 @@ def _json_entry(item: dict[str, Any], document_url: str) -> ParsedEntry:
         title=_title(_text(item.get("title"))),
         summary_html=sanitize_html(_clip(_text(item.get("summary")), MAX_HTML), base),
         content_html=sanitize_html(_clip(content, MAX_HTML), base),
-        author=_clip(author, MAX_AUTHOR) or None,
+        author=_clip(plain_text(author), MAX_AUTHOR) or None,
         published_at=_iso_to_utc(item.get("date_published") or item.get("date_modified")),
         categories=[_clip(t, 200) for t in tags if isinstance(t, str) and t][:MAX_CATEGORIES],
     )

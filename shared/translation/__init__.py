@@ -13,6 +13,7 @@ from typing import Protocol
 
 from shared.errors import CrossfeedError
 from shared.http import FetchError, SafeClient
+from shared.security import redact
 from shared.settings import Settings
 
 
@@ -76,16 +77,18 @@ class LibreTranslate:
                 max_bytes=8 * 1024 * 1024,
             )
         except FetchError as exc:
-            raise TranslationUnavailable(f"LibreTranslate cannot be reached: {exc}") from exc
+            message = redact(f"LibreTranslate cannot be reached: {exc}", self.api_key)
+            raise TranslationUnavailable(message) from exc
         try:
             answer = json.loads(result.body)
         except ValueError:
             answer = {}
         if result.status != 200:
             reason = answer.get("error") if isinstance(answer, dict) else None
-            raise TranslationUnavailable(
-                f"LibreTranslate refused (HTTP {result.status}): {reason or 'no reason given'}"
-            )
+            raise TranslationUnavailable(redact(  # its error may repeat the request's API key
+                f"LibreTranslate refused (HTTP {result.status}): {reason or 'no reason given'}",
+                self.api_key,
+            ))  # fmt: skip
         translated = answer.get("translatedText") if isinstance(answer, dict) else None
         if not (isinstance(translated, list) and len(translated) == 2
                 and all(isinstance(t, str) for t in translated)):  # fmt: skip

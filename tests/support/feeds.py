@@ -61,6 +61,8 @@ def atom(items: Sequence[Item], title: str = "منفذ تجريبي") -> bytes:
         if item.link:
             parts.append(f'<link href="{html.escape(item.link)}"/>')
         parts.append("<updated>2025-11-24T16:00:00Z</updated>")
+        if item.author:
+            parts.append(f"<author><name>{html.escape(item.author)}</name></author>")
         parts.append(f'<content type="html">{html.escape(item.body)}</content>')
         parts.append("</entry>")
     parts.append("</feed>")
@@ -78,6 +80,7 @@ def json_feed(items: Sequence[Item], title: str = "منفذ تجريبي") -> by
                 "title": item.title,
                 "content_html": item.body,
                 **({"url": item.link} if item.link else {}),
+                **({"authors": [{"name": item.author}]} if item.author else {}),
                 "date_published": "2025-11-24T16:00:00Z",
             }
             for item in items

@@ -17,3 +17,12 @@ def test_feed_tokens_in_urls_are_redacted_from_access_log_records() -> None:
     line = record.getMessage()
     assert "cfp_SECRET123" not in line
     assert "token=[redacted]" in line and "before=x" in line
+
+
+def test_encoded_token_names_and_websub_callbacks_are_redacted() -> None:
+    for path in ("/feeds/enab/rss.xml?%74oken=cfp_SECRET123",
+                 "/feeds/e/a.xml?x=1&to%6Ben=cfp_SECRET123",
+                 "/websub/SECRET123abc?hub.mode=subscribe"):  # fmt: skip
+        line = RedactTokens.redact(f'127.0.0.1:5000 - "GET {path} HTTP/1.1" 200')
+        assert "SECRET123" not in line and "[redacted]" in line, line
+    assert RedactTokens.redact("/feeds/e/rss.xml?before=abc") == "/feeds/e/rss.xml?before=abc"

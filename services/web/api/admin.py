@@ -21,6 +21,8 @@ from shared.settings import Settings
 router = APIRouter(tags=["admin"])
 Admin = Annotated[User, Depends(require(Role.ADMIN))]
 AppSettings = Annotated[Settings, Depends(get_settings)]
+Username = Annotated[str, Path(max_length=64)]
+Slug = Annotated[str, Path(max_length=64)]
 
 
 class UserAdminOut(UserOut):
@@ -105,7 +107,9 @@ def create_user(body: user_ops.UserCreate, uow: UoW, _admin: Admin) -> CreatedUs
 
 
 @router.patch("/users/{username}", response_model=UserAdminOut)
-def update_user(username: str, body: user_ops.UserUpdate, uow: UoW, admin: Admin) -> UserAdminOut:
+def update_user(
+    username: Username, body: user_ops.UserUpdate, uow: UoW, admin: Admin
+) -> UserAdminOut:
     user = user_ops.update_user(uow, username, body, acting=admin)
     uow.commit()
     return UserAdminOut.model_validate(user)
@@ -125,7 +129,7 @@ def add_partner(body: partner_ops.PartnerCreate, uow: UoW, _admin: Admin) -> Cre
 
 @router.patch("/partners/{slug}", response_model=PartnerOut)
 def update_partner(
-    slug: str, body: partner_ops.PartnerUpdate, uow: UoW, _admin: Admin
+    slug: Slug, body: partner_ops.PartnerUpdate, uow: UoW, _admin: Admin
 ) -> PartnerOut:
     partner = partner_ops.update_partner(uow, slug, body)
     uow.commit()
@@ -133,7 +137,7 @@ def update_partner(
 
 
 @router.post("/partners/{slug}/token", response_model=CreatedPartner)
-def rotate_partner_token(slug: str, uow: UoW, _admin: Admin) -> CreatedPartner:
+def rotate_partner_token(slug: Slug, uow: UoW, _admin: Admin) -> CreatedPartner:
     """A new feed token, shown once; the old one stops working."""
     partner, token = partner_ops.rotate_token(uow, slug)
     uow.commit()

@@ -187,7 +187,9 @@ class ArticleDetail(ArticleSummary):
 class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lock_version: int = Field(description="the article's lock_version you saw (409 if stale)")
+    lock_version: int = Field(
+        ge=0, le=MAX_ID, description="the article's lock_version you saw (409 if stale)"
+    )
     note: str | None = Field(None, max_length=4000)
     assignee: str | None = Field(None, max_length=64, description="assign: a username")
     at: dt.datetime | None = Field(None, description="schedule: when, RFC 3339 with a zone")
@@ -196,13 +198,17 @@ class ActionIn(BaseModel):
 class DraftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lock_version: int = Field(description="the article's lock_version you saw (409 if stale)")
+    lock_version: int = Field(
+        ge=0, le=MAX_ID, description="the article's lock_version you saw (409 if stale)"
+    )
 
 
 class TranslationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lock_version: int = Field(description="the article's lock_version you saw (409 if stale)")
+    lock_version: int = Field(
+        ge=0, le=MAX_ID, description="the article's lock_version you saw (409 if stale)"
+    )
     title: str = Field(max_length=1000)
     dek: str = Field("", max_length=2000)
     body_html: str = Field("", max_length=1_000_000)
