@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import html
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -228,9 +229,10 @@ def send_wordpress(
                 check_status(result, "WordPress trash")
         return str(post_id) if post_id is not None else None
     body: dict[str, Any] = {
-        "title": article.title,
+        # Title and dek are plain text; WordPress prints both as HTML, so they go escaped.
+        "title": html.escape(article.title, quote=False),
         "content": article.content_html,
-        "excerpt": article.dek,
+        "excerpt": html.escape(article.dek, quote=False),
         "slug": article.slug,
         "status": "publish",
         "date_gmt": article.first_published_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),

@@ -159,3 +159,22 @@ def test_a_wrong_application_password_fails_at_once_with_a_clear_error(
     [delivery] = _deliver_all(database, publishing, client)
     assert delivery.state == DeliveryState.DEAD
     assert "401" in (delivery.last_error or "")
+
+
+def test_titles_are_text_on_the_site_whatever_they_contain(
+    database: Database, publishing: Settings, site: WordPressSite, client: SafeClient
+) -> None:
+    _site_destination(database, publishing, site)
+    newsroom = Newsroom(database, publishing)
+    article_id = make_article(database, make_source(database, name=f"Horan {uuid.uuid4().hex[:6]}"))
+    # Text that reads as markup (the editor typed it; the desk sent it escaped, as text).
+    title = f"Bread &amp; fuel &lt;script&gt;alert(1)&lt;/script&gt; {uuid.uuid4().hex[:8]}"
+    newsroom.approve(article_id, title, BODY, dek="Prices &lt;b&gt;up&lt;/b&gt;")
+    newsroom.act(article_id, newsroom.editor, wf.Action.PUBLISH)
+    [delivery] = _deliver_all(database, publishing, client)
+    assert delivery.state == DeliveryState.DELIVERED, delivery.last_error
+    post = site.get(f"posts/{delivery.remote_id}", context="edit")
+    # Shown by the site as the text the editor wrote, never as markup.
+    assert "<script" not in post["title"]["rendered"] and "<b>" not in post["excerpt"]["rendered"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in post["title"]["rendered"]
+    assert "&lt;b&gt;up&lt;/b&gt;" in post["excerpt"]["rendered"]
