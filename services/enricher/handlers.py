@@ -190,36 +190,62 @@ def enrich_source(uow: UnitOfWork, article_id: int, kit: Tools) -> bool:
 
 
 def enrich_translation(uow: UnitOfWork, article_id: int, kit: Tools) -> bool:
-    """Metadata of the article's newest translation version: keywords (an editor's edits
-    stay), entities, categories, slug, attribution line and disclaimer."""
+    """Metadata of the article's newest translation version ("translation", the desk's):
+    keywords (an editor's edits stay), entities, categories, slug, attribution line and
+    disclaimer. While a correction is under way, also of the version the public still sees
+    ("public"): partners and destinations get that version's metadata, never a draft's.
+    False when both are already stored for their input."""
     session = uow.session
     article = session.get(Article, article_id, with_for_update=True)
     if article is None or article.current_translation_id is None:
         return False
-    credits = credits_of(session, article, article.current_translation_id)
+    rows = store.stored(session, article_id)
+    newest, public = article.current_translation_id, article.public_translation_id
+    changed = _enrich_version(uow, article, newest, "translation", rows, kit)
+    seen_by_partners = changed and newest == public
+    if public is not None and public != newest:
+        seen_by_partners = _enrich_version(uow, article, public, "public", rows, kit)
+        changed = changed or seen_by_partners
+    if seen_by_partners and article.public_revision:  # feeds carry its tags and places
+        feeds.mark_stale(session)
+    return changed
+
+
+def _enrich_version(
+    uow: UnitOfWork, article: Article, translation_id: int, subject: str,
+    rows: dict[str, Stored], kit: Tools,
+) -> bool:  # fmt: skip
+    """Store the metadata of one translation version as `subject` (and `rows` as they then
+    are); False when it is stored already."""
+    session = uow.session
+    credits = credits_of(session, article, translation_id)
     version, source = credits.version, credits.source
     author, translator_name = credits.author, credits.translator
     text = "\n".join((version.title, version.dek, to_text(version.body_html)))
+    # The version is part of the input: a row describes one version (render.py picks by it),
+    # even when a later version's text is the same.
     input_hash = _input_hash(
-        kit.version, "translation", text, source.name, source.attribution, author,
-        translator_name, kit.newsroom, kit.disclaimer,
+        kit.version, "translation", str(translation_id), text, source.name, source.attribution,
+        author, translator_name, kit.newsroom, kit.disclaimer,
     )  # fmt: skip
-    rows = store.stored(session, article_id)
-    if _unchanged(rows, "translation", input_hash):
+    if _unchanged(rows, subject, input_hash):
         return False
-    current = rows.get("translation")
-    fields, _ = _computed(text, "en", kit, current is not None and current.keywords_edited)
+    current = rows.get(subject)
+    # An editor's keywords are the newest version's; the public one's row keeps computed ones
+    # (the renderer prefers the editor's, which are the article's).
+    keep = subject == "translation" and current is not None and current.keywords_edited
+    fields, _ = _computed(text, "en", kit, keep)
     fields |= {
         "input_hash": input_hash,
+        "translation_id": translation_id,
         "slug": standing.slug(version.title),
         "attribution": standing.attribution_line(version.title, source.attribution, source.name),
         "disclaimer": standing.disclaimer(
             kit.disclaimer, kit.newsroom, source.name, author, translator_name
         ),
     }
-    related.index_terms(session, article_id, _with(rows, "translation", fields),
-                        replace=bool(rows))  # fmt: skip
-    _save(uow, article_id, "translation", fields)
-    if article.public_revision:  # published: partners' feeds carry its tags and places
-        feeds.mark_stale(session)
+    after = _with(rows, subject, fields)
+    related.index_terms(session, article.id, after, replace=bool(rows))
+    _save(uow, article.id, subject, fields)
+    rows[subject] = after[-1]
     return True

@@ -73,7 +73,7 @@ class ArticleEnriched(Event):
 
     type = "article.enriched"
     article_id: int
-    subject: str  # "source" or "translation"
+    subject: str  # "source", "translation" (the newest version) or "public" (see models)
 
 
 class ArticleTransitioned(Event):

@@ -25,7 +25,11 @@ class Enrichment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
-    subject: Mapped[str] = mapped_column(String(16))  # "source" or "translation"
+    # "source"; "translation": the newest translation version (the desk's); "public": while a
+    # correction is under way, the version the public still sees (what partners get).
+    subject: Mapped[str] = mapped_column(String(16))
+    # The translation version a "translation" or "public" row describes.
+    translation_id: Mapped[int | None]
     # Hash of the input text and enricher version: same input, no recomputation.
     input_hash: Mapped[str] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(16))

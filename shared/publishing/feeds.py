@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.models import MAX_ID, Article, Enrichment, FeedDocument, Partner, utcnow
@@ -89,7 +89,7 @@ def _parse_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
 
 # Renderings outlive one refresh in a process: a publisher worker renders mostly the same
 # articles for every refresh, and an article's rendering changes only with its public state
-# (revision, time, state), its translation's enrichment (tags, places: `computed_at`, which an
+# (revision, time, state), its translation's enrichments (tags, places: `computed_at`, which an
 # editor's keyword edit also sets) or the settings that shape it, which are its key.
 _RENDERED: OrderedDict[tuple[Any, ...], PublishedArticle | None] = OrderedDict()
 _RENDERED_MAX = 4096
@@ -124,17 +124,23 @@ class Renderings:
 
     def page(self, partner: Partner, withdrawn: bool, before: str | None = None) -> Page:
         """The partner's articles, newest change first, after the cursor `before`."""
+        # A rendering's metadata comes from the newest version's enrichment or the public
+        # one's (render.metadata_of): a change to either renders it again.
+        latest_enrichment = (
+            select(func.max(Enrichment.computed_at))
+            .where(
+                Enrichment.article_id == Article.id,
+                Enrichment.subject.in_(("translation", "public")),
+            )
+            .scalar_subquery()
+        )
         query = (
             select(
                 Article.id,
                 Article.public_updated_at,
                 Article.public_revision,
                 Article.state,
-                Enrichment.computed_at,
-            )
-            .outerjoin(
-                Enrichment,
-                (Enrichment.article_id == Article.id) & (Enrichment.subject == "translation"),
+                latest_enrichment,
             )
             .where(Article.public_revision > 0, Article.published_at.is_not(None))
             .order_by(Article.public_updated_at.desc(), Article.id.desc())

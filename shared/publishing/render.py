@@ -5,8 +5,8 @@ It is rendered from the approved translation version (never a draft), and carrie
 newsroom owes its readers and its sources on every copy: the attribution line linking to the
 original, and the disclaimer. Those two are computed here from the same functions the enricher
 uses, not read from its results, so a publication never waits for (or goes out without) them.
-The metadata (keywords, categories, places, organisations) is the enricher's, with the
-editor's keyword edits.
+The metadata (keywords, categories, places, organisations) is the enricher's of that same
+version (never of a correction's draft), with the editor's keyword edits.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from shared.domain.states import ArticleState
 from shared.editorial.credits import credits_of
 from shared.enrichment import entities, related, standing
 from shared.html import sanitize_html
-from shared.models import Article
+from shared.models import Article, Enrichment
 from shared.settings import Settings
 
 # The namespace of published articles' stable ids (uuid5 of the site and the article id).
@@ -134,7 +134,7 @@ def _render(
     credits = credits_of(session, article, translation_id)
     version, source = credits.version, credits.source
     author, translator_name = credits.author, credits.translator
-    enrichment = related.enrichments_of(session, article_id).get("translation")
+    enrichment, tags = metadata_of(session, article_id, translation_id)
     found = enrichment.entities if enrichment else {}
     names = entity_names(tuple(settings.gazetteer_files))
     slug = article.public_slug or standing.public_slug(version.title, article_id)
@@ -161,13 +161,30 @@ def _render(
         original_url=article.url,
         author=author,
         translator=translator_name,
-        tags=list(enrichment.keywords) if enrichment else [],
+        tags=tags,
         categories=list(enrichment.categories) if enrichment else [],
         places=[names.get(p, p) for p in found.get("places", [])],
         organisations=[names.get(o, o) for o in found.get("organisations", [])],
         first_published_at=first_published_at,
         updated_at=updated_at,
     )
+
+
+def metadata_of(
+    session: Session, article_id: int, translation_id: int
+) -> tuple[Enrichment | None, list[str]]:
+    """The enrichment of this translation version, and the keywords to show with it. It is
+    the newest version's row, or while a correction is under way the public version's: never
+    a draft's. None while the enricher has not described this version yet. An editor's
+    keywords are the article's, whichever version is shown."""
+    rows = related.enrichments_of(session, article_id)
+    described = next((rows[subject] for subject in ("translation", "public")
+                      if subject in rows and rows[subject].translation_id == translation_id),
+                     None)  # fmt: skip
+    edited = rows.get("translation")
+    if edited is not None and edited.keywords_edited:
+        return described, list(edited.keywords)
+    return described, (list(described.keywords) if described else [])
 
 
 def _content(body: str, attribution: str, original_url: str | None, disclaimer: str) -> str:

@@ -21,7 +21,9 @@ from services.enricher.handlers import enrich_translation, tools
 from services.publisher import handlers
 from shared.admin.partners import PartnerCreate, PartnerFilters, add_partner
 from shared.db import Database
+from shared.domain import workflow as wf
 from shared.domain.states import Role
+from shared.editorial.actions import TranslationInput
 from shared.http import SafeClient
 from shared.models import Article
 from shared.publishing import feeds
@@ -221,6 +223,60 @@ def test_a_correction_keeps_the_id_and_bumps_updated(
     assert dt.datetime.fromisoformat(after.updated) > dt.datetime.fromisoformat(before.updated)
     item = _get(web, "wire", "ninjs.json", token).json()["items"][0]
     assert (item["version"], item["pubstatus"]) == ("2", "usable")
+
+
+def test_a_correction_drafts_metadata_never_reaches_partners(
+    database: Database, feeds_settings: Settings, web: WebServer
+) -> None:
+    """While a correction is under way the enricher describes the draft for the desk, and
+    partners still get the public version's tags, places and categories, their filters judging
+    that version (found by tests/integration/test_partner_exposure.py)."""
+    daraa = _partner(database, "daraa", places=["daraa"])
+    homs = _partner(database, "homs", places=["homs"])
+    newsroom = Newsroom(database, feeds_settings)
+    article_id = make_article(database, make_source(database, name="Syria TV"))
+
+    def enriched() -> None:  # what the enricher does after each save, then the publisher
+        with UnitOfWork(database) as uow:
+            enrich_translation(uow, article_id, tools())
+            uow.commit()
+        _changed(database, feeds_settings)
+
+    def items(slug: str, token: str) -> list[dict[str, Any]]:
+        return list(_get(web, slug, "feed.json", token).json()["items"])
+
+    def bodies(slug: str, token: str) -> str:
+        return "".join(_get(web, slug, file, token).text for file in FILES)
+
+    newsroom.approve(article_id, "Bread prices in Daraa", "<p>Bread prices rose in Daraa.</p>")
+    enriched()
+    newsroom.act(article_id, newsroom.editor, wf.Action.PUBLISH)
+    _changed(database, feeds_settings)
+    assert [i["title"] for i in items("daraa", daraa)] == ["Bread prices in Daraa"]
+    newsroom.act(article_id, newsroom.editor, wf.Action.CORRECT, note="wrong town")
+    draft = TranslationInput("Shelling in Homs", "", "<p>Shelling killed civilians in Homs.</p>")
+    newsroom.act(article_id, newsroom.editor, wf.Action.SAVE, draft)
+    enriched()
+    [item] = items("daraa", daraa)
+    assert item["title"] == "Bread prices in Daraa" and "Daraa" in item["tags"]
+    assert item["_crossfeed"]["places"] == ["Daraa"]
+    for word in ("Homs", "Shelling", "Security"):
+        assert word not in bodies("daraa", daraa), word
+    assert items("homs", homs) == []
+
+    newsroom.act(article_id, newsroom.editor, wf.Action.APPROVE)  # the draft goes out now
+    _changed(database, feeds_settings)
+    assert items("daraa", daraa) == []
+    [item] = items("homs", homs)
+    assert item["title"] == "Shelling in Homs" and "Security" in item["tags"]
+    # A correction saved with the same text is described as its own version.
+    newsroom.act(article_id, newsroom.editor, wf.Action.CORRECT, note="again")
+    newsroom.act(article_id, newsroom.editor, wf.Action.SAVE, draft)
+    enriched()
+    newsroom.act(article_id, newsroom.editor, wf.Action.APPROVE)
+    _changed(database, feeds_settings)
+    [item] = items("homs", homs)
+    assert item["_crossfeed"]["revision"] == 3 and item["_crossfeed"]["places"] == ["Homs"]
 
 
 def test_unchanged_feeds_answer_304_and_a_change_changes_the_etag(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import itertools
 
@@ -113,22 +114,27 @@ def make_translation(
 
 
 class Newsroom:
-    """A translator and an editor taking articles through the real workflow (take_action)."""
+    """A translator and an editor taking articles through the real workflow (take_action):
+    two new users, or the ones given (by id)."""
 
-    def __init__(self, database: Database, settings: Settings) -> None:
+    def __init__(
+        self, database: Database, settings: Settings, translator: int | None = None,
+        editor: int | None = None,
+    ) -> None:  # fmt: skip
         self.database = database
         self.settings = settings
         n = next(_counter)
-        self.translator = make_user(database, f"translator{n}", Role.TRANSLATOR)[0]
-        self.editor = make_user(database, f"editor{n}", Role.EDITOR)[0]
+        self.translator = translator or make_user(database, f"translator{n}", Role.TRANSLATOR)[0]
+        self.editor = editor or make_user(database, f"editor{n}", Role.EDITOR)[0]
 
     def act(
         self, article_id: int, user_id: int, action: wf.Action,
         translation: TranslationInput | None = None, note: str | None = None,
+        at: dt.datetime | None = None,
     ) -> Article:  # fmt: skip
         with UnitOfWork(self.database) as uow:
             user = uow.session.get_one(User, user_id)
-            article = take_action(uow, article_id, user, wf.Request(action, note=note),
+            article = take_action(uow, article_id, user, wf.Request(action, note=note, at=at),
                                   self.settings, None, translation)  # fmt: skip
             uow.commit()
             return article

@@ -59,7 +59,7 @@ class RevisionOut(Out):
 
 
 class EnrichmentOut(Out):
-    subject: str  # "source" or "translation"
+    subject: str  # "source", "translation" (the newest version) or "public" (see models)
     language: str | None
     language_confidence: float | None
     script: str | None
