@@ -34,7 +34,7 @@ from shared.html import sanitize_html
 from shared.models import MAX_ID, Source, User
 from shared.publishing import render
 from shared.settings import Settings
-from shared.status import article_counts, source_health
+from shared.status import source_health
 from shared.uow import UnitOfWork
 
 from . import session
@@ -115,21 +115,12 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> Response:
+    # The newsroom's workload and its sources' health are for people signed in (the desk):
+    # anyone who reaches the web service (partners fetch their feeds from it) sees no more
+    # than the way in.
     if session.session_token(request):
         return RedirectResponse("/desk", status_code=303)
-    database = request.app.state.database
-    by_state, queued = article_counts(database)
-    sources = source_health(database)
-    return _page(
-        request,
-        "index.html",
-        None,
-        by_state=by_state,
-        queued=queued,
-        sources=len(sources),
-        failing=sum(1 for s in sources if s.consecutive_failures),
-        paused=sum(1 for s in sources if s.status == "paused"),
-    )
+    return _page(request, "index.html", None)
 
 
 @router.get("/login", response_class=HTMLResponse)

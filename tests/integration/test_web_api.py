@@ -251,13 +251,16 @@ def test_openapi_and_docs(web: WebServer) -> None:
     assert web.get("/docs").status_code == 200
 
 
-def test_front_page(web: WebServer, database: Database) -> None:
+def test_the_front_page_shows_strangers_the_way_in_and_nothing_of_the_newsroom(
+    web: WebServer, database: Database
+) -> None:
+    make_source(database, name="Horan Free League")
     make_article(database, make_source(database))
     page = web.get("/")
     assert page.headers["content-type"] == "text/html; charset=utf-8"
-    assert "Crossfeed" in page.text
-    assert "1 new articles wait for a translator" not in page.text  # not queued yet
-    assert "0 new articles wait for a translator" in page.text
+    assert "Sign in to the desk" in page.text
+    assert "Horan" not in page.text and "wait for a translator" not in page.text
+    assert "Articles by state" not in page.text
 
 
 def test_sources_are_paged_by_cursor(
