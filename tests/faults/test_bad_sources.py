@@ -17,7 +17,7 @@ from shared.admin.sources import SourceCreate, add_source
 from shared.db import Database
 from shared.models import Article, Source
 from shared.uow import UnitOfWork
-from tests.conftest import REDIS_URL, make_settings, truncate_all
+from tests.conftest import REDIS_URL, make_settings
 from tests.faults.harness import FAULT_TIMERS, Stack, count
 from tests.support.feeds import Item, rss
 from tests.support.httpserver import LocalServer, Reply, Request
@@ -78,16 +78,8 @@ class BadOutlets:
         return Reply(200, stream=counted, stream_length=length)
 
 
-@pytest.fixture
-def database(pg_url: str) -> Iterator[Database]:
-    db = Database(pg_url)
-    yield db
-    truncate_all(db)
-    db.dispose()
-
-
 def test_bad_servers_never_hold_a_worker_and_good_sources_keep_their_schedule(
-    tmp_path: Path, pg_url: str, database: Database, redis_prefix: str, server: LocalServer,
+    tmp_path: Path, pg_url: str, pg_database: Database, redis_prefix: str, server: LocalServer,
     procs: Processes,
 ) -> None:  # fmt: skip
     bad = BadOutlets(server)
@@ -100,7 +92,7 @@ def test_bad_servers_never_hold_a_worker_and_good_sources_keep_their_schedule(
             redis_prefix=redis_prefix, fetch_allowed_hosts=[server.host_port, good.host_port],
             **{**FAULT_TIMERS, "poll_min_interval_minutes": 1},
         )  # fmt: skip
-        with UnitOfWork(database) as uow:
+        with UnitOfWork(pg_database) as uow:
             for path in bad.paths:
                 add_source(uow, SourceCreate(name=f"bad {path}", url=server.url(path),
                                              interval_minutes=1))  # fmt: skip
@@ -112,7 +104,7 @@ def test_bad_servers_never_hold_a_worker_and_good_sources_keep_their_schedule(
         try:
             # Every bad poll has ended and been recorded, and the good outlets have been polled
             # on their one-minute schedule at least twice since, while the bad ones misbehaved.
-            wait_for(lambda: all(_health(database, f"bad {p}")[0] for p in bad.paths),
+            wait_for(lambda: all(_health(pg_database, f"bad {p}")[0] for p in bad.paths),
                      timeout=120, what="every bad poll to end and be recorded")  # fmt: skip
             first = {n: len(good.hits(f"/good/{n}")) for n in range(3)}
             wait_for(
@@ -120,7 +112,7 @@ def test_bad_servers_never_hold_a_worker_and_good_sources_keep_their_schedule(
                 timeout=200, interval=1, what="two more scheduled polls of every good outlet",
             )  # fmt: skip
             # Read while the hanging server is still holding its requests unanswered.
-            errors = {path: _health(database, f"bad {path}") for path in bad.paths}
+            errors = {path: _health(pg_database, f"bad {path}") for path in bad.paths}
         finally:
             stack.stop()
         assert not stack.crashes, stack.crashes
@@ -147,9 +139,9 @@ def test_bad_servers_never_hold_a_worker_and_good_sources_keep_their_schedule(
     assert bad.sent.get("/huge", 0) < GIB
     # Each poll of a good outlet found one more story, and every one of them is in.
     for n in range(3):
-        assert _health(database, f"good {n}") == ("ok", "")
+        assert _health(pg_database, f"good {n}") == ("ok", "")
         polls = len(good.hits(f"/good/{n}"))
-        assert count(database, Article, Article.guid.like(f"good-{n}-%")) == polls
+        assert count(pg_database, Article, Article.guid.like(f"good-{n}-%")) == polls
 
 
 def _growing(good: LocalServer, n: int) -> Callable[[Request], Reply]:

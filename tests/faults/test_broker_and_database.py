@@ -24,16 +24,11 @@ from tests.support.httpserver import LocalServer
 from tests.support.processes import Processes
 from tests.support.servers import PrivatePostgres, PrivateRedis
 from tests.support.wait import wait_for
-from tests.support.wordpress import WordPressSite, wordpress_site
+from tests.support.wordpress import WordPressSite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 SOURCES, PER_SOURCE = 4, 25  # 100 stories
-
-
-@pytest.fixture
-def site() -> WordPressSite:
-    return wordpress_site()
 
 
 @pytest.fixture

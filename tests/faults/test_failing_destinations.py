@@ -9,7 +9,6 @@ import collections
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from shared.db import Database
 from shared.domain.states import DeliveryState
 from shared.models import Delivery, Destination
 from shared.uow import UnitOfWork
-from tests.conftest import REDIS_URL, make_settings, truncate_all
+from tests.conftest import REDIS_URL, make_settings
 from tests.faults.harness import (
     FAULT_TIMERS,
     WEBHOOK_SECRET,
@@ -33,21 +32,13 @@ from tests.support.httpserver import LocalServer, Reply, Request
 from tests.support.processes import Processes
 from tests.support.proxy import TcpProxy
 from tests.support.wait import wait_for
-from tests.support.wordpress import WordPressSite, wordpress_site
+from tests.support.wordpress import WordPressSite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ARTICLES = 8
 OUTAGE_SECONDS = 180  # "several minutes"
 FAILURES_BEFORE_SUCCESS = 2  # the flaky webhook's 500s for each message, then 200
-
-
-@pytest.fixture
-def database(pg_url: str) -> Iterator[Database]:
-    db = Database(pg_url)
-    yield db
-    truncate_all(db)
-    db.dispose()
 
 
 class FlakyReceiver:
@@ -65,10 +56,9 @@ class FlakyReceiver:
 
 
 def test_failing_destinations_wait_retry_resume_or_stop_as_the_rules_say(
-    tmp_path: Path, pg_url: str, database: Database, redis_prefix: str, server: LocalServer,
-    procs: Processes,
+    tmp_path: Path, pg_url: str, pg_database: Database, redis_prefix: str, server: LocalServer,
+    procs: Processes, site: WordPressSite,
 ) -> None:  # fmt: skip
-    site: WordPressSite = wordpress_site()
     host, port = site.host_port.split(":")
     proxy = TcpProxy(host, int(port)).up()
     settings = make_settings(
@@ -88,13 +78,13 @@ def test_failing_destinations_wait_retry_resume_or_stop_as_the_rules_say(
         DestinationCreate(name="gone", kind="webhook", url=server.url("/gone"),
                           secret=WEBHOOK_SECRET),
     )  # fmt: skip
-    with UnitOfWork(database) as uow:
+    with UnitOfWork(pg_database) as uow:
         ids = {d.name: add_destination(uow, settings, d).id for d in wanted}
         uow.commit()
     stack = Stack(procs, settings).start("relay", "beat", "publisher")
-    newsroom = Newsroom(database, settings)
-    source = make_source(database, name=f"Enab Baladi {mark}")
-    articles = [make_article(database, source) for _ in range(ARTICLES)]
+    newsroom = Newsroom(pg_database, settings)
+    source = make_source(pg_database, name=f"Enab Baladi {mark}")
+    articles = [make_article(pg_database, source) for _ in range(ARTICLES)]
     try:
         proxy.down()  # WordPress goes away before anything is published
         outage_ends = time.monotonic() + OUTAGE_SECONDS
@@ -103,17 +93,17 @@ def test_failing_destinations_wait_retry_resume_or_stop_as_the_rules_say(
 
         # The flaky webhook gets every article after its 500s; the gone one is switched off at
         # its first 410 and is not called again.
-        wait_for(lambda: _states(database, ids["flaky"]) == {DeliveryState.DELIVERED: ARTICLES},
+        wait_for(lambda: _states(pg_database, ids["flaky"]) == {DeliveryState.DELIVERED: ARTICLES},
                  timeout=120, what="the flaky webhook's deliveries")  # fmt: skip
-        wait_for(lambda: not _enabled(database, ids["gone"]), timeout=60, what="410 obeyed")
+        wait_for(lambda: not _enabled(pg_database, ids["gone"]), timeout=60, what="410 obeyed")
         gone_calls = len(server.hits("/gone"))
 
         # Meanwhile WordPress is still down: its deliveries are retried, and none gives up.
         wait_for(lambda: time.monotonic() >= outage_ends, timeout=OUTAGE_SECONDS + 10,
                  interval=1, what="the end of the outage")  # fmt: skip
-        during = _deliveries(database, ids["site"])
+        during = _deliveries(pg_database, ids["site"])
         proxy.up()
-        wait_for(lambda: _states(database, ids["site"]) == {DeliveryState.DELIVERED: ARTICLES},
+        wait_for(lambda: _states(pg_database, ids["site"]) == {DeliveryState.DELIVERED: ARTICLES},
                  timeout=120, what="WordPress deliveries to resume")  # fmt: skip
         posts = list(wordpress_posts(site, mark))
     finally:
@@ -141,10 +131,10 @@ def test_failing_destinations_wait_retry_resume_or_stop_as_the_rules_say(
     # came back (one per publisher process), never after; the rest wait for an operator.
     assert 1 <= gone_calls <= settings.worker_concurrency
     assert len(server.hits("/gone")) == gone_calls
-    gone = _deliveries(database, ids["gone"])
+    gone = _deliveries(pg_database, ids["gone"])
     assert {d.state for d in gone} <= {DeliveryState.DEAD, DeliveryState.PENDING}
     assert sum(d.state == DeliveryState.DEAD for d in gone) == gone_calls
-    with database.session() as session:
+    with pg_database.session() as session:
         reason = session.get_one(Destination, ids["gone"]).disabled_reason
     assert reason is not None and "410" in reason
     assert not stack.crashes, stack.crashes

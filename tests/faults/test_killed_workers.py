@@ -16,35 +16,21 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from shared.db import Database
-from tests.conftest import REDIS_URL, make_settings, truncate_all
+from tests.conftest import REDIS_URL, make_settings
 from tests.faults.harness import FAULT_TIMERS, WORKERS, Run
 from tests.support.httpserver import LocalServer
 from tests.support.processes import Processes
-from tests.support.wordpress import WordPressSite, wordpress_site
+from tests.support.wordpress import WordPressSite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
 
 SOURCES, PER_SOURCE = 10, 50  # 500 stories
 ROUNDS = 6  # every worker killed this many times: 24 kills
-
-
-@pytest.fixture
-def site() -> WordPressSite:
-    return wordpress_site()
-
-
-@pytest.fixture
-def clean_database(pg_url: str) -> Iterator[str]:
-    yield pg_url
-    database = Database(pg_url)
-    truncate_all(database)
-    database.dispose()
 
 
 def kill_plan(rng: random.Random) -> list[tuple[str, str, float]]:
@@ -57,15 +43,16 @@ def kill_plan(rng: random.Random) -> list[tuple[str, str, float]]:
     return plan
 
 
+@pytest.mark.usefixtures("pg_database")  # emptied afterwards
 def test_workers_killed_at_random_lose_and_duplicate_nothing(
-    tmp_path: Path, clean_database: str, redis_prefix: str, server: LocalServer,
+    tmp_path: Path, pg_url: str, redis_prefix: str, server: LocalServer,
     procs: Processes, site: WordPressSite,
 ) -> None:  # fmt: skip
     seed = int(os.environ.get("FAULT_SEED") or random.randrange(2**32))
     print(f"FAULT_SEED={seed}")
     rng = random.Random(seed)
     settings = make_settings(
-        tmp_path / "var", database_url=clean_database,
+        tmp_path / "var", database_url=pg_url,
         broker_url=REDIS_URL, redis_prefix=redis_prefix,
         fetch_allowed_hosts=[server.host_port, site.host_port], **FAULT_TIMERS,
     )  # fmt: skip
