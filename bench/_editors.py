@@ -45,8 +45,9 @@ STEPS = ("open", "claim", "save", "submit", "approve", "publish")
 
 
 class Editors:
-    """`desks` desks at work on the articles queued in state new; desk i takes the articles
-    whose id is i modulo `desks`, so desks never race for one article."""
+    """`desks` desks at work on the newest articles in state new, as the desk lists them
+    (from ingest on); desk i takes the articles whose id is i modulo `desks`, so desks never
+    race for one article."""
 
     def __init__(self, base_url: str, database: Database, desks: int, think: float) -> None:
         self.think = think
@@ -106,9 +107,7 @@ class Editors:
         while not self._stop.is_set():
             listed = self._call(editor, "list", "GET", "/api/v1/articles?state=new&limit=100")
             mine = [
-                a["id"]
-                for a in (listed or {}).get("items", [])
-                if a["id"] % len(self.desks) == n and a["queued_at"]
+                a["id"] for a in (listed or {}).get("items", []) if a["id"] % len(self.desks) == n
             ]
             if not mine:
                 self._stop.wait(self.think)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,13 +26,17 @@ def pct(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-def spread(values: list[float], unit: float = 1000, suffix: str = " ms") -> str:
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 0.01 else f"{seconds * 1000:,.0f} ms"
+
+
+def spread(values: list[float]) -> str:
+    """Percentiles of times in seconds, in milliseconds."""
     if not values:
         return "none"
     return (
-        f"p50 {pct(values, 0.5) * unit:,.0f}{suffix}, p95 {pct(values, 0.95) * unit:,.0f}"
-        f"{suffix}, p99 {pct(values, 0.99) * unit:,.0f}{suffix}, max "
-        f"{max(values) * unit:,.0f}{suffix} (n={len(values):,})"
+        f"p50 {ms(pct(values, 0.5))}, p95 {ms(pct(values, 0.95))}, p99 {ms(pct(values, 0.99))}, "
+        f"max {ms(max(values))} (n={len(values):,})"
     )
 
 
@@ -68,6 +73,23 @@ def log_problems(workdir: Path) -> dict[str, Counter[str]]:
         if counts:
             found[path.stem] = counts
     return found
+
+
+WATCHED = ("poller.poll_source", "review.article_ingested", "enricher.article_ingested",
+           "enricher.article_transitioned", "publisher.deliver",
+           "publisher.refresh_feeds")  # fmt: skip
+TASK_LINE = re.compile(r"Task (\S+)\[\S+\] succeeded in ([\d.]+)s")
+
+
+def task_times(workdir: Path) -> dict[str, list[float]]:
+    """Every task that succeeded, by name: its run time as Celery logged it."""
+    times: dict[str, list[float]] = {}
+    for path in sorted(workdir.glob("*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            found = TASK_LINE.search(line)
+            if found:
+                times.setdefault(found.group(1), []).append(float(found.group(2)))
+    return times
 
 
 def report(
@@ -186,6 +208,12 @@ def report(
             f"({statuses.get(200, 0):,} 200, {statuses.get(304, 0):,} 304): "
             f"{spread([r[3] for r in rs])}"
         )
+        by_status = "; ".join(
+            f"{code}: p50 {ms(pct(v, 0.5))}, p95 {ms(pct(v, 0.95))}"
+            for code in (200, 304)
+            if (v := [r[3] for r in rs if r[4] == code])
+        )
+        print(f"  {'':16} {by_status}")
         print(f"  {'':16} while the burst went to the desk: {spread(during)}")
     ours, theirs = ([r[3] for r in fleets[f]] for f in ("crossfeed", "nginx"))
     print(
@@ -193,17 +221,20 @@ def report(
         f"p50 {_ratio(pct(ours, 0.5), pct(theirs, 0.5))}"
     )
 
-    print("\npipeline, ingest (first_seen_at) to the desk (queued_at):")
+    print(
+        "\npipeline, ingest (first_seen_at) to the review queue (queued_at; the desk's list "
+        "shows an article from ingest on):"
+    )
     print(
         f"  burst: {ingested:,} of {run.outlets.stories:,} stories ingested, "
         f"{len(burst_latency):,} on the desk: {spread(burst_latency)}"
     )
     reached = f"{m['reached'] - m['burst_wall']:.1f} s" if m["reached"] else "not all"
     stamp = enriched[1]
-    enriched_in = f" in {(stamp - m['burst_at']).total_seconds():.1f} s" if stamp else ""
+    last = f", the last {(stamp - m['burst_at']).total_seconds():.1f} s after" if stamp else ""
     print(
-        f"  burst: poll now -> last story on the desk {reached}; {enriched[0]:,} enriched"
-        f"{enriched_in}"
+        f"  burst: poll now -> last story on the desk {reached}; {enriched[0]:,} of "
+        f"{run.outlets.stories:,} enriched by the end{last}"
     )
     print(f"  trickle, unloaded (peer): {spread(m['unloaded'])}")
     print(f"  trickle, under the load:  {spread(loaded_trickle)}")
@@ -225,7 +256,7 @@ def report(
     )
     slowest = max(editors.calls.items(), key=lambda kv: pct(kv[1], 0.95), default=None)
     if slowest:
-        print(f"  slowest call: {slowest[0]} p95 {pct(slowest[1], 0.95) * 1000:,.0f} ms")
+        print(f"  slowest call: {slowest[0]} p95 {ms(pct(slowest[1], 0.95))}")
     print(
         f"  webhook: {len(arrivals)} of {len(editors.published)} arrived; publish -> webhook "
         f"{spread(arrivals)}"
@@ -245,6 +276,13 @@ def report(
         f"  {'bench':10} {m['bench_cpu']:7.1f} s ({m['bench_cpu'] / seconds:4.0%})  "
         f"(outlets, editors, webhook receiver, audit)"
     )
+    print("\ntasks, from the services' logs (wall time, queue wait excluded):")
+    for name, times in task_times(run.workdir).items():
+        if name in WATCHED:
+            print(
+                f"  {name:30} {len(times):6,}  p50 {pct(times, 0.5):6.2f} s, p95 "
+                f"{pct(times, 0.95):6.2f} s, max {max(times):6.2f} s"
+            )
     problems = log_problems(run.workdir)
     if problems:
         print("\nlog lines at warning or above (and not JSON), by service:")

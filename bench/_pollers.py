@@ -143,13 +143,13 @@ async def poll(
         headers = {"Authorization": f"Bearer {target.token}"}
         if etag:
             headers["If-None-Match"] = etag
-        wall, started = time.time(), loop.time()
+        wall, started = time.time(), time.perf_counter()  # uvloop's clock: 1 ms steps
         error = ""
         try:
             answer = await asyncio.wait_for(get(*address, target.path, headers), TIMEOUT)
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
             answer, error = Answer(0, {}, b""), type(exc).__name__
-        latency = loop.time() - started
+        latency = time.perf_counter() - started
         records.append((fleet, n, wall, latency, answer.status, len(answer.body), error))
         if answer.status == 200:
             etag = answer.headers.get("etag")

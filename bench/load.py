@@ -47,6 +47,7 @@ from typing import Any, cast
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import requests  # noqa: E402
 from sqlalchemy import func, select, update  # noqa: E402
 
 from bench._editors import Editors  # noqa: E402
@@ -279,9 +280,9 @@ class Run:
         for _ in range(stories):
             before = self.queued_of([source_id])
             self.outlets.release()
-            answer = api.post(f"/api/v1/sources/{source_id}/poll", timeout=30)
-            if answer.status_code != 202:
-                errors.append(f"poll now: {answer.status_code} {answer.text[:200]}")
+            refused = ask_poll(api, source_id)
+            if refused:
+                errors.append(f"poll now: {refused}")
             elif not self.wait(
                 "a trickle story",
                 lambda b=before: self.queued_of([source_id]) > b,
@@ -309,15 +310,22 @@ class Run:
         return self.queued_of(burst) >= self.outlets.stories and not open_events and not moving
 
 
+def ask_poll(api: Api, source_id: int) -> str | None:
+    """An editor's "poll now" (a new connection, as a browser makes after a while idle: the
+    web closes idle ones after 5 s); None, or what went wrong."""
+    try:
+        answer = api.post(
+            f"/api/v1/sources/{source_id}/poll", timeout=60, headers={"Connection": "close"}
+        )
+    except requests.RequestException as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None if answer.status_code == 202 else f"{answer.status_code} {answer.text[:200]}"
+
+
 def poll_now(api: Api, source_ids: list[int]) -> list[str]:
     """An editor's "poll now" for each source, ten at a time; the refusals."""
-
-    def one(source_id: int) -> str | None:
-        answer = api.post(f"/api/v1/sources/{source_id}/poll", timeout=60)
-        return None if answer.status_code == 202 else f"{answer.status_code} {answer.text[:200]}"
-
     with concurrent.futures.ThreadPoolExecutor(10) as pool:
-        return [e for e in pool.map(one, source_ids) if e]
+        return [e for e in pool.map(lambda s: ask_poll(api, s), source_ids) if e]
 
 
 def main() -> int:
@@ -408,9 +416,9 @@ def measure(run: Run, args: argparse.Namespace, load_before: str) -> int:
     def keep_trickling() -> None:
         while not stop_trickle.wait(args.trickle_every):
             run.outlets.release()
-            answer = chief.post(f"/api/v1/sources/{trickle_id}/poll", timeout=60)
-            if answer.status_code != 202:
-                loaded_errors.append(f"{answer.status_code} {answer.text[:200]}")
+            refused = ask_poll(chief, trickle_id)
+            if refused:
+                loaded_errors.append(f"poll now: {refused}")
 
     trickler = threading.Thread(target=keep_trickling, daemon=True)
     trickler.start()
