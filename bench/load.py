@@ -426,11 +426,8 @@ def measure(run: Run, args: argparse.Namespace, load_before: str) -> int:
     burst_at = utcnow()
     burst_wall = time.time()
     refused = poll_now(chief, burst)
-    reached: float | None = None
     while time.monotonic() - started < args.seconds:
         run.check()
-        if reached is None and run.queued_of(burst) >= run.outlets.stories:
-            reached = time.time()
         time.sleep(1)
     stop_trickle.set()
     trickler.join(timeout=60)
@@ -454,12 +451,14 @@ def measure(run: Run, args: argparse.Namespace, load_before: str) -> int:
     drained = run.wait(
         "the burst and deliveries to settle", lambda: run.settled(burst), args.drain, interval=1
     )
-    if reached is None and run.queued_of(burst) >= run.outlets.stories:
+    reached = None  # when the burst's last story reached the review queue (wall clock)
+    if run.queued_of(burst) >= run.outlets.stories:
         with run.database.session() as session:
             last = session.scalar(
                 select(func.max(Article.queued_at)).where(Article.source_id.in_(burst))
             )
-        reached = last.timestamp() if last is not None else None
+        if last is not None:
+            reached = burst_wall + (last - burst_at).total_seconds()
     run.check()
 
     report(
