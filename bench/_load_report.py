@@ -17,6 +17,7 @@ from shared.models import Article, Delivery, Enrichment, OutboxEvent, Source
 if TYPE_CHECKING:
     import argparse
 
+    from bench._machine import CpuWatch
     from bench._pollers import Record
     from bench.load import Run
 
@@ -90,6 +91,26 @@ def task_times(workdir: Path) -> dict[str, list[float]]:
             if found:
                 times.setdefault(found.group(1), []).append(float(found.group(2)))
     return times
+
+
+def cpu_table(run: Run, m: dict[str, Any], requests: int) -> list[tuple[str, float, str]]:
+    """CPU seconds during the load: each service (with its exited pool processes), this run's
+    PostgreSQL backends, the rest of PostgreSQL, Redis, nginx, the load generator, and what
+    is left of the machine's busy time (other work on the machine; processes that exited)."""
+    watch: CpuWatch = m["watch"]
+    rows = [(role, used, f"{m['rss'][role]:5.0f} MiB") for role, used in m["cpu"].items()]
+    ours = set(m["backends"])
+    postgres = [pid for pid in watch.pids_named("postgres") if pid not in ours]
+    rows += [
+        ("postgres, this database", watch.used(ours), "its backends live at the start or end"),
+        ("postgres, the rest", watch.used(postgres), "its own processes; other databases"),
+        ("redis-server", watch.used(watch.pids_named("redis-server")), "shared"),
+        ("nginx (peer)", watch.used(watch.pids_named("nginx")), ""),
+        ("pollers", m["pollers_cpu"], f"the load generator, {requests:,} requests"),
+        ("bench", m["bench_cpu"], "outlets, editors, webhook receiver, audit"),
+    ]
+    rows.append(("everything else", watch.busy - sum(r[1] for r in rows), "other work"))
+    return rows
 
 
 def report(
@@ -178,9 +199,11 @@ def report(
         f"{args.burst_after:g} s in; {args.desks} desks publishing through the API; "
         f"1 webhook"
     )
+    watch = m["watch"]
     print(
         f"  machine: load average {m['load_before']} before, {m['load_after']} at the end "
-        f"of the load; CPU busy {m['busy']:.0%} of {cores} cores during it"
+        f"of the load; CPU busy {watch.busy / (watch.wall * cores):.0%} of {cores} cores "
+        f"during it ({cpu_table(run, m, len(records))[-1][1]:.0f} s of it not this run's)"
     )
     print(f"\nerrors: {total} (target 0): " + ", ".join(f"{k} {v}" for k, v in errors.items()))
     for sample in [*m["refused"][:2], *m["trickle_errors"][:2], *poll_errors[:2]]:
@@ -263,19 +286,11 @@ def report(
     )
 
     print(
-        f"\nprocesses, CPU during the {seconds:.0f} s of load (share of one core) and peak "
-        f"memory of the largest process:"
+        f"\nCPU during the {seconds:.0f} s of load (share of one core), and peak memory of "
+        f"the largest process:"
     )
-    for role, used in m["cpu"].items():
-        print(f"  {role:10} {used:7.1f} s ({used / seconds:4.0%})  {m['rss'][role]:5.0f} MiB")
-    print(
-        f"  {'pollers':10} {m['pollers_cpu']:7.1f} s ({m['pollers_cpu'] / seconds:4.0%})  "
-        f"(the load generator, {len(records):,} requests)"
-    )
-    print(
-        f"  {'bench':10} {m['bench_cpu']:7.1f} s ({m['bench_cpu'] / seconds:4.0%})  "
-        f"(outlets, editors, webhook receiver, audit)"
-    )
+    for name, used, note in cpu_table(run, m, len(records)):
+        print(f"  {name:22} {used:7.1f} s ({used / seconds:4.0%})  {note}")
     print("\ntasks, from the services' logs (wall time, queue wait excluded):")
     for name, times in task_times(run.workdir).items():
         if name in WATCHED:

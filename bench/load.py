@@ -48,10 +48,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
-from sqlalchemy import func, select, update  # noqa: E402
+from sqlalchemy import func, select, text, update  # noqa: E402
 
 from bench._editors import Editors  # noqa: E402
 from bench._load_report import report  # noqa: E402
+from bench._machine import CpuWatch, load_average  # noqa: E402
 from bench._outlets import Outlets  # noqa: E402
 from bench._pollers import Record  # noqa: E402
 from bench._publishing import Desk  # noqa: E402
@@ -97,16 +98,6 @@ FILTERS = [
 ]
 SEEDED = 50  # articles published before the run, so partners' feeds start full
 FAR = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
-
-
-def machine_busy() -> tuple[float, float]:
-    """Busy and total CPU time of the machine so far, from /proc/stat (in ticks)."""
-    fields = [float(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(fields) - fields[3] - fields[4], sum(fields)
-
-
-def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 class Run:
@@ -213,6 +204,15 @@ class Run:
             extra = ("--port", str(self.port)) if role == "web" else ()
             self.processes[role] = self.stack.start(role, *args, *extra)
         wait_listening(self.port)
+
+    def backends(self) -> list[int]:
+        """The PostgreSQL processes serving this run's database now."""
+        with self.stack.admin.connect() as conn:
+            rows = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
+                {"name": self.stack.name},
+            )
+            return [int(pid) for (pid,) in rows]
 
     def check(self) -> None:
         for role, process in self.processes.items():
@@ -340,7 +340,7 @@ def main() -> int:
     parser.add_argument("--burst-after", type=float, default=10)
     parser.add_argument("--trickle", type=int, default=10, help="unloaded trickle stories")
     parser.add_argument("--trickle-every", type=float, default=5, help="during the load")
-    parser.add_argument("--drain", type=float, default=120, help="bound on the wait after")
+    parser.add_argument("--drain", type=float, default=300, help="bound on the wait after")
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -405,7 +405,8 @@ def measure(run: Run, args: argparse.Namespace, load_before: str) -> int:
     print(f"load for {args.seconds:.0f} s", file=sys.stderr)
     started, load_from = time.monotonic(), utcnow()
     cpu_before = {role: tree_cpu_seconds(p.pid) for role, p in run.processes.items()}
-    busy_before = machine_busy()
+    backends = run.backends()
+    watch = CpuWatch()
     own_before = os.times()
     run.editors = Editors(
         f"http://127.0.0.1:{run.port}", run.database, args.desks, args.think
@@ -438,7 +439,8 @@ def measure(run: Run, args: argparse.Namespace, load_before: str) -> int:
         role: max((peak_rss_mib(pid) for pid in process_tree(p.pid)), default=0.0)
         for role, p in run.processes.items()
     }
-    busy_after = machine_busy()
+    watch.stop()
+    backends += run.backends()
     elapsed = time.monotonic() - started
     load_after = load_average()
     run.pollers.wait(timeout=120)
@@ -480,7 +482,8 @@ def measure(run: Run, args: argparse.Namespace, load_before: str) -> int:
             "rss": rss,
             "elapsed": elapsed,
             "load_before": load_before,
-            "busy": (busy_after[0] - busy_before[0]) / max(1.0, busy_after[1] - busy_before[1]),
+            "watch": watch,
+            "backends": backends,
             "load_after": load_after,
             "pollers_cpu": pollers_cpu,
             "drained": drained,
