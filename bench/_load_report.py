@@ -102,14 +102,20 @@ def cpu_table(run: Run, m: dict[str, Any], requests: int) -> list[tuple[str, flo
     ours = set(m["backends"])
     postgres = [pid for pid in watch.pids_named("postgres") if pid not in ours]
     rows += [
-        ("postgres, this database", watch.used(ours), "its backends live at the start or end"),
+        ("postgres, this database", watch.used(ours), "its backends, sampled each second"),
         ("postgres, the rest", watch.used(postgres), "its own processes; other databases"),
         ("redis-server", watch.used(watch.pids_named("redis-server")), "shared"),
         ("nginx (peer)", watch.used(watch.pids_named("nginx")), ""),
         ("pollers", m["pollers_cpu"], f"the load generator, {requests:,} requests"),
         ("bench", m["bench_cpu"], "outlets, editors, webhook receiver, audit"),
     ]
-    rows.append(("everything else", watch.busy - sum(r[1] for r in rows), "other work"))
+    mine = ours | set(postgres) | set(watch.pids_named("redis-server"))
+    mine |= set(watch.pids_named("nginx")) | {os.getpid()}
+    for process in [*run.processes.values(), run.pollers]:
+        if process is not None:
+            mine |= {process.pid, *m["trees"].get(process.pid, [])}
+    heaviest = ", ".join(f"{name} {used:.0f} s" for name, used in watch.heaviest(mine))
+    rows.append(("everything else", watch.busy - sum(r[1] for r in rows), f"e.g. {heaviest}"))
     return rows
 
 

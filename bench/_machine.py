@@ -1,5 +1,5 @@
-"""Where the machine's CPU went during a benchmark, from /proc: per process (live at the end;
-one that exited meanwhile is lost) and the machine's busy time in all."""
+"""Where the machine's CPU went during a benchmark, from /proc: per process (sampled, so one
+that exited counts up to its last sample) and the machine's busy time in all."""
 
 from __future__ import annotations
 
@@ -47,10 +47,27 @@ class CpuWatch:
         self.after: dict[int, tuple[str, float]] = {}
         self.busy = self.wall = 0.0
 
+    def sample(self) -> None:
+        """Note every process's CPU now, so that one exiting before `stop` still counts (up
+        to this sample)."""
+        for pid, (name, seconds) in process_cpu().items():
+            seen = self.after.get(pid)
+            if seen is not None and seen[0] != name and pid in self.before:
+                del self.before[pid]  # the pid was reused by another program
+            self.after[pid] = (name, seconds)
+
     def stop(self) -> None:
-        self.after = process_cpu()
+        self.sample()
         self.busy = busy_seconds() - self.busy_before
         self.wall = time.monotonic() - self.started
+
+    def heaviest(self, pids: set[int], count: int = 3) -> list[tuple[str, float]]:
+        """The programs (by command name) that used the most CPU, leaving out `pids`."""
+        by_name: dict[str, float] = {}
+        for pid, (name, _) in self.after.items():
+            if pid not in pids:
+                by_name[name] = by_name.get(name, 0.0) + self.used([pid])
+        return sorted(by_name.items(), key=lambda item: -item[1])[:count]
 
     def used(self, pids: Iterable[int]) -> float:
         """CPU seconds of these processes in the window (from 0 for one started in it)."""

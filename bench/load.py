@@ -407,6 +407,7 @@ def measure(run: Run, args: argparse.Namespace, load_before: str) -> int:
     cpu_before = {role: tree_cpu_seconds(p.pid) for role, p in run.processes.items()}
     backends = run.backends()
     watch = CpuWatch()
+    trees: dict[int, set[int]] = {}  # each service's processes seen (pool processes come, go)
     own_before = os.times()
     run.editors = Editors(
         f"http://127.0.0.1:{run.port}", run.database, args.desks, args.think
@@ -429,6 +430,10 @@ def measure(run: Run, args: argparse.Namespace, load_before: str) -> int:
     refused = poll_now(chief, burst)
     while time.monotonic() - started < args.seconds:
         run.check()
+        backends += run.backends()
+        for process in run.processes.values():
+            trees.setdefault(process.pid, set()).update(process_tree(process.pid))
+        watch.sample()
         time.sleep(1)
     stop_trickle.set()
     trickler.join(timeout=60)
@@ -480,6 +485,7 @@ def measure(run: Run, args: argparse.Namespace, load_before: str) -> int:
             "load_to": load_to,
             "cpu": cpu,
             "rss": rss,
+            "trees": trees,
             "elapsed": elapsed,
             "load_before": load_before,
             "watch": watch,
