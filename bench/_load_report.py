@@ -305,8 +305,9 @@ def report(
                 f"{pct(times, 0.95):6.2f} s, max {max(times):6.2f} s"
             )
     problems = log_problems(run.workdir)
-    if problems:
-        print("\nlog lines at warning or above (and not JSON), by service:")
-        for service, counts in problems.items():
-            top = ", ".join(f"{k} x{n}" for k, n in counts.most_common(4))
-            print(f"  {service}: {top}")
+    print(
+        f"\nlog lines at warning or above (and not JSON), by service: {'' if problems else 'none'}"
+    )
+    for service, counts in problems.items():
+        top = ", ".join(f"{k} x{n}" for k, n in counts.most_common(4))
+        print(f"  {service}: {top}")
