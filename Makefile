@@ -42,11 +42,12 @@ services:
 	scripts/ensure-services.sh
 	scripts/wordpress-up.sh > /dev/null
 
-## make bench: the benchmarks under bench/, each printing figures and a ratio against a peer
+## make bench: the benchmarks under bench/ (helpers, named _*.py, are not run), each printing
+## figures and a ratio against a peer
 bench: $(VENV)/.test
 	scripts/ensure-services.sh --bench
 	scripts/wordpress-up.sh > /dev/null
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 ## make lock: refreeze constraints.txt from a fresh install of pyproject.toml's ranges
 lock:

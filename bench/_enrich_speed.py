@@ -19,7 +19,7 @@ import yake
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bench._stack import Stack, cpu_seconds
+from bench._stack import Stack, tree_cpu_seconds
 from services.enricher.handlers import Tools, enrich_source, enrich_translation, entities_of
 from services.enricher.text import text_stats
 from shared import migrate
@@ -217,15 +217,6 @@ def story_stream(articles: list[dict[str, Any]], seed: int = 7) -> Callable[[int
     return nth
 
 
-def _tree_cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its children, live and exited (a prefork worker replaces
-    its pool processes now and then)."""
-    total = cpu_seconds(pid, children=True)
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        total += _tree_cpu_seconds(int(child))
-    return total
-
-
 def pipeline(
     articles: list[dict[str, Any]], count: int, per_second: float, concurrency: int = 1,
     steady: bool = True,
@@ -314,13 +305,13 @@ def pipeline(
             }
         # Burst: `count` at once, drained by the worker.
         burst = (count // 100) * 100
-        cpu_before = _tree_cpu_seconds(worker.pid)
+        cpu_before = tree_cpu_seconds(worker.pid)
         burst_started = time.monotonic()
         for _ in range(count // 100):
             ingest(100)
         wait_for(done + burst, 600)
         elapsed = time.monotonic() - burst_started
-        cpu = _tree_cpu_seconds(worker.pid) - cpu_before
+        cpu = tree_cpu_seconds(worker.pid) - cpu_before
         with stack.database.session() as session:
             clustered = session.scalar(
                 select(func.count()).where(Enrichment.cluster_id != Enrichment.article_id)

@@ -17,7 +17,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 DEMO = Path(__file__).resolve().parents[1] / "shared" / "demo" / "outlets.json"
 
@@ -50,7 +50,7 @@ class FeedFarm:
             server.request_queue_size = 256
         self.threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in self.servers]
 
-    def start(self) -> FeedFarm:
+    def start(self) -> Self:
         for thread in self.threads:
             thread.start()
         return self

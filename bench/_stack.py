@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -37,6 +38,25 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and its live descendants (a prefork worker's pool processes)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [pid] + [p for child in children for p in process_tree(int(child))]
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children, live and exited (a prefork worker replaces
+    its pool processes now and then)."""
+    total = 0.0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):  # it exited meanwhile: its parent counts it now
+            total += cpu_seconds(member, children=True)
+    return total
 
 
 class Stack:
