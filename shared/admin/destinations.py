@@ -101,6 +101,15 @@ class DestinationUpdate(BaseModel):
     secret: str | None = Field(None, max_length=4096)
 
 
+def with_signing_secret(data: DestinationCreate) -> tuple[DestinationCreate, str | None]:
+    """A webhook given no signing secret gets a new one, returned to be shown once: a webhook
+    cannot be signed without one (every delivery to it would fail)."""
+    if data.kind != DestinationKind.WEBHOOK or data.secret:
+        return data, None
+    secret = new_webhook_secret()
+    return data.model_copy(update={"secret": secret}), secret
+
+
 def add_destination(uow: UnitOfWork, settings: Settings, data: DestinationCreate) -> Destination:
     partner_id = None
     if data.partner is not None:

@@ -46,15 +46,13 @@ def destinations_add(
     partner: Annotated[str | None, typer.Option(help="The partner a webhook is for")] = None,
 ) -> None:
     """Add a destination; every article published from now on is delivered to it."""
-    generated = None
-    if secret is None and kind == DestinationKind.WEBHOOK:
-        secret = generated = destination_ops.new_webhook_secret()
     try:
         data = destination_ops.DestinationCreate(
             name=name, kind=kind, url=url, secret=secret, partner=partner
         )
     except ValidationError as exc:
         raise invalid_input(exc) from exc
+    data, generated = destination_ops.with_signing_secret(data)
     with unit_of_work() as uow:
         destination = destination_ops.add_destination(uow, load_settings(), data)
         uow.commit()

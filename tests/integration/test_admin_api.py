@@ -94,6 +94,14 @@ def test_partners_and_destinations(
         "name": "Enab webhook", "kind": "webhook", "url": "https://enab.example/hook",
         "partner": "enab"})  # fmt: skip
     assert hook.json()["partner_id"] == partner.json()["partner"]["id"]
+    # Sent without a signing secret: one is made, shown in this answer only, and stored.
+    made = hook.json()["secret"]
+    assert made.startswith("whsec_") and hook.json()["has_secret"]
+    listed = admin.get("/api/v1/destinations").json()
+    assert made not in str(listed) and all("secret" not in d for d in listed)
+    with UnitOfWork(database, read_only=True) as uow:
+        row = uow.session.get_one(Destination, hook.json()["id"])
+        assert row.secret_encrypted and crypto.decrypt(settings, row.secret_encrypted) == made
     off = admin.request("PATCH", f"/api/v1/destinations/{hook.json()['id']}",
                         json={"enabled": False, "disabled_reason": "partner asked"})  # fmt: skip
     assert (off.json()["enabled"], off.json()["disabled_reason"]) == (False, "partner asked")

@@ -68,6 +68,12 @@ class DestinationOut(Out):
         return self.secret_encrypted is not None
 
 
+class CreatedDestination(DestinationOut):
+    secret: str | None = Field(
+        None, description="a webhook's signing secret made for it when none was sent; shown once"
+    )
+
+
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -149,13 +155,18 @@ def list_destinations(uow: UoW, _admin: Admin) -> list[DestinationOut]:
     return [DestinationOut.model_validate(d) for d in destination_ops.list_destinations(uow)]
 
 
-@router.post("/destinations", response_model=DestinationOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/destinations", response_model=CreatedDestination, status_code=status.HTTP_201_CREATED
+)
 def add_destination(
     body: destination_ops.DestinationCreate, uow: UoW, _admin: Admin, settings: AppSettings
-) -> DestinationOut:
-    destination = destination_ops.add_destination(uow, settings, body)
+) -> CreatedDestination:
+    """Credentials are stored encrypted and never shown; a webhook sent without a signing
+    secret gets one, in this answer only."""
+    data, generated = destination_ops.with_signing_secret(body)
+    destination = destination_ops.add_destination(uow, settings, data)
     uow.commit()
-    return DestinationOut.model_validate(destination)
+    return CreatedDestination.model_validate(destination).model_copy(update={"secret": generated})
 
 
 @router.patch("/destinations/{destination_id}", response_model=DestinationOut)
