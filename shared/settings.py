@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # The largest request body: a translation of 1,000,000 characters fits even with every
     # character JSON-escaped (\uXXXX, 6 bytes).
     web_max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    # How long an idle client connection is kept open. Longer than a reverse proxy's own
+    # (nginx upstream keepalive, a load balancer's idle timeout: 60 s), or the proxy may send
+    # a request on a connection the web is closing and answer its client 502.
+    web_keepalive_seconds: int = Field(75, ge=1, le=3600)
 
     # Logging and metrics
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -94,6 +94,7 @@ def web(
         log_config=None,
         proxy_headers=True,
         server_header=False,
+        timeout_keep_alive=settings.web_keepalive_seconds,
     )
 
 
