@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +177,40 @@ def serialise(session: Session, name: str) -> None:
     """
     if backend(session) == "postgresql":
         session.execute(_LOCK, {"name": name})
+
+
+_TRY_SESSION_LOCK = text("SELECT pg_try_advisory_lock(hashtext(:name))")
+_SESSION_UNLOCK = text("SELECT pg_advisory_unlock(hashtext(:name))")
+_LOCAL_LOCKS: dict[str, threading.Lock] = {}
+
+
+@contextlib.contextmanager
+def exclusive(database: Database, name: str) -> Iterator[bool]:
+    """Whether this caller is the only one doing `name` now (False: another is; do not wait).
+    Held across transactions, so work can commit in steps under it.
+
+    PostgreSQL: a session advisory lock on a connection of its own, which the server releases
+    if the process dies. SQLite: a lock of this process (the embedded mode has one worker).
+    """
+    if database.backend != "postgresql":
+        with _DATABASES_LOCK:
+            lock = _LOCAL_LOCKS.setdefault(name, threading.Lock())
+        taken = lock.acquire(blocking=False)
+        try:
+            yield taken
+        finally:
+            if taken:
+                lock.release()
+        return
+    with database.engine.connect() as conn:
+        taken = bool(conn.execute(_TRY_SESSION_LOCK, {"name": name}).scalar())
+        conn.commit()  # the lock outlives the transaction; the connection holds it
+        try:
+            yield taken
+        finally:
+            if taken:
+                conn.execute(_SESSION_UNLOCK, {"name": name})
+                conn.commit()
 
 
 def serialise_keys(

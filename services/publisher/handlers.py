@@ -11,7 +11,7 @@ import structlog
 from sqlalchemy import select
 
 from shared import crypto
-from shared.db import Database, serialise
+from shared.db import Database, exclusive
 from shared.http import SafeClient
 from shared.http.errors import FetchError
 from shared.models import Destination, Partner
@@ -153,15 +153,35 @@ def _record_failure(
 
 def refresh_feeds(database: Database, settings: Settings, client: SafeClient | None) -> int:
     """Render partners' stale feed documents again; ping the WebSub hub for those whose bytes
-    changed (a failed ping is logged: partners still poll). Returns how many changed."""
+    changed (a failed ping is logged: partners still poll). Returns how many changed.
+
+    One refresh renders at a time (the newest bytes are stored last). A refresh asked for
+    while another runs returns at once instead of holding a publisher process while it waits:
+    the running one looks for stale documents again before it ends, and after."""
+    changed = 0
+    while True:
+        with exclusive(database, "feeds-refresh") as mine:
+            if not mine:
+                return changed
+            while keys := _claim_stale(database):
+                changed += _render(database, settings, client, keys)
+        with UnitOfWork(database, read_only=True) as uow:
+            if not feeds.any_stale(uow.session):  # marked while the lock was being let go
+                return changed
+
+
+def _claim_stale(database: Database) -> list[tuple[int, str]]:
     with UnitOfWork(database) as uow:
         keys = feeds.claim_stale(uow.session) + feeds.missing(uow.session)
         uow.commit()
-    if not keys:
-        return 0
+    return keys
+
+
+def _render(
+    database: Database, settings: Settings, client: SafeClient | None, keys: list[tuple[int, str]]
+) -> int:
     try:
         with UnitOfWork(database) as uow:
-            serialise(uow.session, "feeds-refresh")  # one render at a time: newest bytes last
             changed = feeds.refresh(uow.session, settings, keys)
             uow.commit()
     except BaseException:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from services.enricher.handlers import enrich_translation, tools
 from services.publisher import handlers
 from shared.admin.partners import PartnerCreate, PartnerFilters, add_partner
-from shared.db import Database
+from shared.db import Database, exclusive
 from shared.domain import workflow as wf
 from shared.domain.states import Role
 from shared.editorial.actions import TranslationInput
@@ -297,6 +297,28 @@ def test_unchanged_feeds_answer_304_and_a_change_changes_the_etag(
     _publish(database, feeds_settings, newsroom, "Second")
     second = _get(web, "cache", "rss.xml", token, **{"If-None-Match": etag})
     assert second.status_code == 200 and second.headers["etag"] != etag
+
+
+def test_a_refresh_asked_for_while_another_renders_returns_at_once(
+    database: Database, feeds_settings: Settings, web: WebServer
+) -> None:
+    """It does not hold a publisher process waiting: the one rendering looks again before it
+    ends, and the beat's sweep asks again for whatever is still stale."""
+    token = _partner(database, "busy")
+    newsroom = Newsroom(database, feeds_settings)
+    _publish(database, feeds_settings, newsroom, "First")
+    etag = _get(web, "busy", "feed.json", token).headers["etag"]
+    second = make_article(database, make_source(database, name="Outlet: Second"))
+    newsroom.publish(second, title="Second")
+    _plan_from_outbox(database, feeds_settings)  # planned: the feeds are stale, not rendered
+    with exclusive(database, "feeds-refresh") as mine:  # another refresh is rendering
+        assert mine
+        assert handlers.refresh_feeds(database, feeds_settings, None) == 0
+        with UnitOfWork(database, read_only=True) as uow:
+            assert feeds.any_stale(uow.session)  # left for the one rendering, untouched
+    assert handlers.refresh_feeds(database, feeds_settings, None) == 4
+    answer = _get(web, "busy", "feed.json", token)
+    assert answer.headers["etag"] != etag and "Second" in answer.text
 
 
 def test_filters_choose_what_a_partner_gets(
