@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from services.enricher import stories
 from services.enricher.handlers import Tools, enrich_source, enrich_translation, tools
 from shared.db import Database
 from shared.domain.states import ArticleState, Role
@@ -274,6 +275,29 @@ def test_related_articles_are_published_ones_sharing_entities(database: Database
     assert [r.article_id for r in found] == [published]
     assert {"jasim", "syrian-civil-defence"} <= set(found[0].shared)
     assert found[0].score > 0
+
+
+@pytest.mark.postgres
+def test_a_retelling_is_found_past_band_keys_that_many_newer_stories_share(
+    pg_database: Database,
+) -> None:
+    """On PostgreSQL each band key gives only its newest stories (stories.PER_KEY): keys that
+    crowds of stories share (a sentence every outlet repeats) must not hide a retelling, which
+    is still found through the keys that only it shares."""
+    database = pg_database
+    original = _story(database, make_source(database), STORY_1)
+    _enrich(database, original)
+    shared = sorted(_band_keys(STORY_1) & _band_keys(STORY_1_RETOLD))
+    assert len(shared) >= 4
+    crowded = shared[: len(shared) // 2]
+    crowd_source = make_source(database)
+    crowd = [make_article(database, crowd_source) for _ in range(stories.PER_KEY + 10)]
+    with UnitOfWork(database) as uow:
+        uow.session.add_all(StoryBand(band_key=k, article_id=a) for k in crowded for a in crowd)
+        uow.commit()
+    retold = _story(database, make_source(database), STORY_1_RETOLD)
+    _enrich(database, retold)
+    assert _row(database, retold).cluster_id == original
 
 
 @pytest.mark.postgres
