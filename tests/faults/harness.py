@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import datetime as dt
 import json
 import os
 import random
@@ -158,8 +159,15 @@ class Stack:
 
     def kill_pool_process(self, service: str) -> bool:
         """SIGKILL one of a worker's pool processes (the worker itself replaces it); False if
-        it has none running yet."""
-        children = _children(self.running[service].pid)
+        the worker is not up yet. A pool process lost while the worker starts makes Celery
+        exit ("Could not start worker processes", its start-up check, made just after it logs
+        that it is ready): compose would start it again, but that exit is this kill's doing,
+        not a crash, so only a worker ready for a second is aimed at."""
+        proc = self.running[service]
+        ready = _ready_at(proc.output())
+        if ready is None or time.time() - ready < 1:
+            return False
+        children = _children(proc.pid)
         if not children:
             return False
         with contextlib.suppress(ProcessLookupError):
@@ -181,6 +189,15 @@ class Stack:
         self._stop.set()
         if self._watcher.is_alive():
             self._watcher.join(timeout=5)
+
+
+def _ready_at(log: str) -> float | None:
+    """When the worker whose log this is said it was ready (Celery's "celery@host ready.")."""
+    for line in log.splitlines():
+        if ' ready."' in line and "celery.apps.worker" in line:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                return dt.datetime.fromisoformat(json.loads(line)["timestamp"]).timestamp()
+    return None
 
 
 def _children(pid: int) -> list[int]:
