@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,10 +72,9 @@ def assert_plain_text(stored: str | None, where: str) -> None:
 
 
 @pytest.fixture
-def database(sqlite_url: str) -> Iterator[Database]:
-    db = Database(sqlite_url)
-    yield db
-    db.dispose()
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: what is stored does not depend on the backend (conftest's `database`)."""
+    return sqlite_url
 
 
 @pytest.fixture
