@@ -8,10 +8,18 @@ error" instead of reconnecting (tests/faults/test_broker_and_database.py caught 
 5.6 did not close after collecting). Here that one failure is logged and the reconnection goes
 on. The messages are not lost: Redis gives unacknowledged ones back after the visibility
 timeout, and the outbox redelivers any event a consumer did not finish.
+
+The same restart can leave an acknowledgement behind: a task that ends while the connection is
+being replaced has its ack queued on the event loop for the old channel, whose connection is
+gone by the time it runs, and kombu fails the same way (AttributeError from the detached
+connection), again stopping the worker. Such an ack is logged and dropped: the message was
+not acknowledged, so Redis gives it back after the visibility timeout and the event's receipt
+makes running it again a no-op.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -35,3 +43,13 @@ class Consumer(CeleryConsumer):  # type: ignore[misc]  # Celery is untyped
 
             connection.close = close_detached  # this connection only, about to be dropped
         super().on_connection_error_after_connected(exc)
+
+    def call_soon_ack(self, p: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        def ack_or_log() -> Any:
+            try:
+                return p(*args, **kwargs)
+            except AttributeError as error:  # the channel's connection is gone (see above)
+                log.warning("ack_after_connection_lost", error=repr(error))
+                return None
+
+        return super().call_soon_ack(ack_or_log)
