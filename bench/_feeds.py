@@ -89,13 +89,22 @@ class FeedFarm:
         return len(feeds)
 
     def document(self, n: int) -> tuple[bytes, str, str]:
-        """The feed's bytes, ETag and Last-Modified."""
+        """The feed's bytes, ETag and Last-Modified, rendered once per generation."""
         with self._lock:
             cached = self._cache.get(n)
             if cached:
                 return cached
             generation = self.generation[n]
-            count = self.items_of.get(n, self.items)
+        body, modified = self.render(n, generation)
+        etag = '"' + hashlib.sha1(f"{n}:{generation}".encode()).hexdigest() + '"'
+        with self._lock:
+            if self.generation[n] == generation:  # not superseded while rendering
+                self._cache[n] = (body, etag, modified)
+        return body, etag, modified
+
+    def render(self, n: int, generation: int) -> tuple[bytes, str]:
+        """Feed n's bytes and Last-Modified at this generation."""
+        count = self.items_of.get(n, self.items)
         newest = generation + count - 1
         items = []
         for k in range(newest, generation - 1, -1):  # newest first, `count` of them
@@ -116,11 +125,7 @@ class FeedFarm:
             + "".join(items)
             + "</channel></rss>"
         ).encode("utf-8")
-        etag = '"' + hashlib.sha1(f"{n}:{generation}".encode()).hexdigest() + '"'
-        modified = email.utils.formatdate(1_764_000_000 + newest * 3600, usegmt=True)
-        with self._lock:
-            self._cache[n] = (body, etag, modified)
-        return body, etag, modified
+        return body, email.utils.formatdate(1_764_000_000 + newest * 3600, usegmt=True)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         farm = self

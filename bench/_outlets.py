@@ -11,7 +11,6 @@ enricher sees a news stream, not the same few texts again and again.
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -54,12 +53,8 @@ class Outlets(FeedFarm):
             self.generation[self.trickle] += 1
             self._cache.pop(self.trickle, None)
 
-    def document(self, n: int) -> tuple[bytes, str, str]:
-        with self._lock:
-            cached = self._cache.get(n)
-            if cached:
-                return cached
-            generation = self.generation[n]
+    def render(self, n: int, generation: int) -> tuple[bytes, str]:
+        """Feed n's bytes and Last-Modified at this generation (FeedFarm caches them)."""
         if n == self.trickle:
             numbers = [TRICKLE_STORIES + k for k in range(generation)][-TRICKLE_ITEMS:]
         else:
@@ -80,9 +75,5 @@ class Outlets(FeedFarm):
                     published=published,
                 )
             )
-        body_bytes = rss(items[::-1], title=f"منفذ {n}")  # newest first
-        etag = '"' + hashlib.sha1(f"{n}:{generation}".encode()).hexdigest() + '"'
-        modified = email.utils.formatdate(self.epoch + generation, usegmt=True)
-        with self._lock:
-            self._cache[n] = (body_bytes, etag, modified)
-        return body_bytes, etag, modified
+        feed = rss(items[::-1], title=f"منفذ {n}")  # newest first
+        return feed, email.utils.formatdate(self.epoch + generation, usegmt=True)
