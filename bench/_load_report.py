@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from shared.domain.states import DeliveryState, PollOutcome
 from shared.models import Article, Delivery, Enrichment, OutboxEvent, Source
+from shared.publishing.render import stable_id
 
 if TYPE_CHECKING:
     import argparse
@@ -189,6 +190,7 @@ def report(
         "dead deliveries": dead,
         "stuck events": stuck or 0,
         "processes died": len(run.died),
+        "feed watcher": run.watcher.errors if run.watcher else 0,
     }
     total = sum(errors.values())
     cores = os.cpu_count() or 1
@@ -290,6 +292,18 @@ def report(
         f"  webhook: {len(arrivals)} of {len(editors.published)} arrived; publish -> webhook "
         f"{spread(arrivals)}"
     )
+    if run.watcher is not None:
+        ids = {a: stable_id(run.settings, a) for a in editors.published}
+        shown = [
+            run.watcher.first_seen[ids[a]] - t
+            for a, t in editors.published.items()
+            if ids[a] in run.watcher.first_seen
+        ]
+        print(
+            f"  partner feed (an unfiltered partner's JSON Feed, read every "
+            f"{run.watcher.interval:g} s): {len(shown)} of {len(editors.published)} shown; "
+            f"publish -> in the feed {spread(shown)}"
+        )
 
     print(
         f"\nCPU during the {seconds:.0f} s of load (share of one core), and peak memory of "

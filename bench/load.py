@@ -21,9 +21,11 @@ in, an editor's "poll now" for every outlet (the burst); then a bounded drain, a
 Printed: errors (target 0: pollers' non-200/304, editors' API errors, poll-now refusals, failed
 polls, dead deliveries, stuck events, processes that died); feed latency p50/p95/p99; pipeline
 latency from ingest (first_seen_at) to the desk (queued_at) for the burst, and how long the
-burst took to reach the desk; publications; CPU and memory of each service. Peers measured in
-the same run: (a) nginx serving the same bytes as static files to the same 200 pollers (same
-client, cadence, time); (b) the unloaded trickle's pipeline latency.
+burst took to reach the desk; publications, and how long after its publish call each
+reached the webhook and an unfiltered partner's feed (bench/_freshness.py); CPU and memory of
+each service. Peers measured in the same run: (a) nginx serving the same bytes as static files
+to the same 200 pollers (same client, cadence, time); (b) the unloaded trickle's pipeline
+latency.
 
     .venv/bin/python bench/load.py [--seconds 150] [--pollers 200] [--articles 5000] [--quick]
 """
@@ -51,6 +53,7 @@ import requests  # noqa: E402
 from sqlalchemy import func, select, text, update  # noqa: E402
 
 from bench._editors import Editors  # noqa: E402
+from bench._freshness import FeedWatcher  # noqa: E402
 from bench._load_report import report  # noqa: E402
 from bench._machine import CpuWatch, load_average  # noqa: E402
 from bench._outlets import Outlets  # noqa: E402
@@ -137,10 +140,13 @@ class Run:
         self.nginx: subprocess.Popen[bytes] | None = None
         self.pollers: subprocess.Popen[str] | None = None
         self.editors: Editors | None = None
+        self.watcher: FeedWatcher | None = None
 
     def close(self) -> None:
         if self.editors is not None:
             self.editors.stop()
+        if self.watcher is not None:
+            self.watcher.stop()
         for process in (self.pollers, self.nginx):
             if process is not None and process.poll() is None:
                 process.terminate()
@@ -412,6 +418,10 @@ def measure(run: Run, args: argparse.Namespace, load_before: str) -> int:
     run.editors = Editors(
         f"http://127.0.0.1:{run.port}", run.database, args.desks, args.think
     ).start()
+    unfiltered = targets[0]  # FILTERS[0]: every article
+    run.watcher = FeedWatcher(
+        f"http://127.0.0.1:{run.port}/feeds/{unfiltered['slug']}/feed.json", unfiltered["token"]
+    ).start()
     stop_trickle = threading.Event()
     loaded_errors: list[str] = []
 
@@ -458,6 +468,7 @@ def measure(run: Run, args: argparse.Namespace, load_before: str) -> int:
     drained = run.wait(
         "the burst and deliveries to settle", lambda: run.settled(burst), args.drain, interval=1
     )
+    run.watcher.stop()
     reached = None  # when the burst's last story reached the review queue (wall clock)
     if run.queued_of(burst) >= run.outlets.stories:
         with run.database.session() as session:
