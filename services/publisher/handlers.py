@@ -30,7 +30,7 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True)
 class Planned:
     deliveries: list[int]  # new deliveries, to send once committed
-    refresh_feeds: bool  # the partners' feeds became stale: ask for one refresh
+    refresh_feeds: bool  # the partners' feeds became stale: ask for a refresh
 
 
 def plan(
@@ -49,11 +49,13 @@ def plan(
         return feeds.matches(filters, rendered[0])
 
     created = ledger.plan(uow.session, article_id, revision, action, wants)
-    stale = feeds.mark_stale(uow.session)
+    feeds.mark_stale(uow.session)
     if created:
         log.info("deliveries_planned", article_id=article_id, revision=revision,
                  action=action, deliveries=created)  # fmt: skip
-    return Planned(created, stale)
+    # Asked every time, not only when this marked the documents stale: others (the enricher,
+    # keyword edits) mark them without asking, and a refresh already running returns at once.
+    return Planned(created, True)
 
 
 def deliver(
@@ -182,7 +184,7 @@ def _render(
 ) -> int:
     try:
         with UnitOfWork(database) as uow:
-            changed = feeds.refresh(uow.session, settings, keys)
+            changed = feeds.refresh(uow.session, settings, keys, commit=uow.commit)
             uow.commit()
     except BaseException:
         # Not rendered: stale again, so the retry or the next sweep renders them.

@@ -22,7 +22,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -97,11 +97,15 @@ _RENDERED_LOCK = threading.Lock()
 
 
 class Renderings:
-    """Published articles rendered once, shared by every partner and format."""
+    """Published articles rendered once, shared by every partner and format; and, for as long
+    as this object lives (one refresh, one request), each page once per set of filters."""
 
     def __init__(self, session: Session, settings: Settings) -> None:
         self.session = session
         self.settings = settings
+        # Partners with the same filters see the same page: a refresh of every partner's
+        # documents (all formats) reads and filters the articles once per distinct filters.
+        self._pages: dict[tuple[str, bool, str | None], Page] = {}
         self.shape = (settings.database_url, settings.site_url, settings.newsroom_name,
                       settings.disclaimer,
                       settings.mt_target_language, tuple(settings.gazetteer_files))  # fmt: skip
@@ -124,6 +128,12 @@ class Renderings:
 
     def page(self, partner: Partner, withdrawn: bool, before: str | None = None) -> Page:
         """The partner's articles, newest change first, after the cursor `before`."""
+        key = (json.dumps(partner.filters or {}, sort_keys=True), withdrawn, before)
+        if key not in self._pages:
+            self._pages[key] = self._page(partner.filters or {}, withdrawn, before)
+        return self._pages[key]
+
+    def _page(self, filters: dict[str, Any], withdrawn: bool, before: str | None) -> Page:
         # A rendering's metadata comes from the newest version's enrichment or the public
         # one's (render.metadata_of): a change to either renders it again.
         latest_enrichment = (
@@ -160,7 +170,7 @@ class Renderings:
             article = self.get(article_id, (updated, revision, state, enriched))
             if article is None or (article.status == "withdrawn" and not withdrawn):
                 continue
-            if not matches(partner.filters or {}, article):
+            if not matches(filters, article):
                 continue
             if len(items) == size:
                 more = True
@@ -365,17 +375,15 @@ def any_stale(session: Session) -> bool:
     )
 
 
-def mark_stale(session: Session, keys: list[tuple[int, str]] | None = None) -> bool:
-    """Content changed: every partner's stored documents (or these) are to be rendered again.
-    True when some were not stale yet (a refresh is needed); False when one is already due, so
-    that a burst of publications asks for one refresh, not one each."""
+def mark_stale(session: Session, keys: list[tuple[int, str]] | None = None) -> None:
+    """Content changed: every partner's stored documents (or these) are to be rendered again,
+    by the next refresh (a publication asks for one; the publisher's sweep renders the rest)."""
     stmt = update(FeedDocument).where(FeedDocument.stale.is_(False)).values(stale=True)
     if keys is not None:
         stmt = stmt.where(
             or_(*((FeedDocument.partner_id == p) & (FeedDocument.format == f) for p, f in keys))
         )
-    result = session.execute(stmt)
-    return bool(getattr(result, "rowcount", 0)) or bool(missing(session))
+    session.execute(stmt)
 
 
 def missing(session: Session) -> list[tuple[int, str]]:
@@ -407,10 +415,18 @@ def claim_stale(session: Session) -> list[tuple[int, str]]:
 
 
 def refresh(
-    session: Session, settings: Settings, keys: list[tuple[int, str]] | None = None
+    session: Session,
+    settings: Settings,
+    keys: list[tuple[int, str]] | None = None,
+    commit: Callable[[], None] | None = None,
 ) -> list[tuple[int, str]]:
     """Render these partners' first pages (None: every partner's) and store those whose bytes
-    changed; returns the (partner id, format) of the documents that changed."""
+    changed; returns the (partner id, format) of the documents that changed.
+
+    `commit`, if given, is called after each document stored: partners see each one as soon as
+    it is rendered, and the refresh never holds one document's row lock while it waits for
+    another's. (Held to the end, those locks deadlocked with `mark_stale`, which publications
+    and the enricher run meanwhile, and PostgreSQL threw the whole refresh away.)"""
     renderings = Renderings(session, settings)
     stored = {(d.partner_id, d.format): d for d in session.scalars(select(FeedDocument))}
     wanted = set(keys) if keys is not None else None
@@ -423,6 +439,8 @@ def refresh(
             body = build(renderings, partner, fmt)
             if store(session, partner.id, fmt, body, current):
                 changed.append((partner.id, fmt))
+                if commit is not None:
+                    commit()
     return changed
 
 

@@ -25,8 +25,8 @@ from shared.domain import workflow as wf
 from shared.domain.states import Role
 from shared.editorial.actions import TranslationInput
 from shared.http import SafeClient
-from shared.models import Article
-from shared.publishing import feeds
+from shared.models import Article, FeedDocument
+from shared.publishing import feeds, ledger
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 from tests.conftest import replace_settings
@@ -321,11 +321,53 @@ def test_a_refresh_asked_for_while_another_renders_returns_at_once(
     assert answer.headers["etag"] != etag and "Second" in answer.text
 
 
+def test_a_publication_asks_for_a_refresh_even_when_the_feeds_are_already_stale(
+    database: Database, feeds_settings: Settings
+) -> None:
+    """The enricher and keyword edits mark documents stale without asking for a refresh; a
+    publication that finds them so must still ask, or partners wait for the beat's sweep."""
+    _partner(database, "asks")
+    newsroom = Newsroom(database, feeds_settings)
+    article_id = _publish(database, feeds_settings, newsroom, "First")  # rendered: fresh
+    with UnitOfWork(database) as uow:
+        feeds.mark_stale(uow.session)  # as the enricher does after enriching it
+        planned = handlers.plan(uow, feeds_settings, article_id, 1, ledger.Action.PUBLISH)
+        uow.commit()
+    assert planned.refresh_feeds
+
+
+def test_a_refresh_commits_each_document_as_it_is_rendered(
+    database: Database, feeds_settings: Settings
+) -> None:
+    """Partners see each document once it is rendered, and a refresh never holds one
+    document's row lock while it writes the next (held to its end, they deadlocked with the
+    publications' and the enricher's `mark_stale`, and the whole refresh was thrown away)."""
+    _partner(database, "steps")
+    newsroom = Newsroom(database, feeds_settings)
+    _publish(database, feeds_settings, newsroom, "First")
+    second = make_article(database, make_source(database, name="Outlet: Second"))
+    newsroom.publish(second, title="Second")
+    with UnitOfWork(database) as uow:
+        commits: list[int] = []
+
+        def commit() -> None:
+            uow.commit()
+            with UnitOfWork(database, read_only=True) as other:  # what a partner would get
+                bodies = other.session.scalars(select(FeedDocument.body))
+                commits.append(sum(b"Second" in body for body in bodies))
+
+        changed = feeds.refresh(uow.session, feeds_settings, commit=commit)
+    assert len(changed) == len(FILES)
+    assert commits == [1, 2, 3, 4]  # one more document visible after each
+
+
 def test_filters_choose_what_a_partner_gets(
     database: Database, feeds_settings: Settings, web: WebServer
 ) -> None:
     homs = _partner(database, "homs-only", places=["homs"])
     outlet = _partner(database, "enab-only", sources=["enab baladi"])
+    idlib = _partner(database, "idlib-only", places=["idlib"])
+    everything = _partner(database, "everything")
     newsroom = Newsroom(database, feeds_settings)
     _publish(database, feeds_settings, newsroom, "Daraa story", source="Syria TV",
              body="<p>Shelling hit Jasim in Daraa.</p>")  # fmt: skip
@@ -338,13 +380,19 @@ def test_filters_choose_what_a_partner_gets(
             enrich_translation(uow, article_id, tools())
         feeds.mark_stale(uow.session)
         uow.commit()
-    handlers.refresh_feeds(database, feeds_settings, None)
+    handlers.refresh_feeds(database, feeds_settings, None)  # one refresh renders them all
 
     def titles(slug: str, file: str, token: str) -> list[str]:
         return [e.title for e in feedparser.parse(_get(web, slug, file, token).content).entries]
 
     assert titles("homs-only", "rss.xml", homs) == ["Bread story"]
     assert titles("enab-only", "atom.xml", outlet) == ["Bread story"]
+    assert titles("idlib-only", "rss.xml", idlib) == ["Idlib story"]
+    assert sorted(titles("everything", "atom.xml", everything)) == [
+        "Bread story",
+        "Daraa story",
+        "Idlib story",
+    ]
 
 
 def test_older_items_are_on_the_next_pages(
